@@ -1,0 +1,79 @@
+# Every target bootstraps its own environment: uv is installed into .tools/ when missing,
+# then `uv sync --frozen` builds .venv from the committed uv.lock.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.9.18
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+PY := $(VENV)/bin/python
+STATE_DIR ?= $(CURDIR)/.state
+export WISTIA_STATE_DIR ?= $(STATE_DIR)
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+.PHONY: help env test lint fmt demo backfill airflow query simulator package deploy smoke \
+	bench-ingest bench-transform bench-parse clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+env: $(VENV)/.synced ## create/refresh .venv from uv.lock
+
+test: env ## run the whole test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: env ## ruff lint + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: env ## ruff autofix + format
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+demo: env ## fresh clone -> simulator -> wistia_daily for the last 3 days -> gold summary
+	$(PY) scripts/demo.py
+
+backfill: env ## run wistia_daily locally for START..END (inclusive)
+	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }
+	$(PY) scripts/backfill.py --start $(START) --end $(END)
+
+airflow: env ## Airflow standalone with the project's DAGs on the local target
+	$(PY) scripts/airflow_local.py
+
+query: env ## run an Athena query locally on DuckDB: make query Q=<name or file or SQL>
+	$(PY) -m wistia_pipeline.sql.cli $(if $(Q),"$(Q)",--list)
+
+simulator: env ## run the Wistia API simulator in the foreground
+	$(PY) -m wistia_simulator $(SIM_ARGS)
+
+package: env ## build dist/: Lambda zip, Glue extra-py-files zip, plugins.zip, bucket layout
+	$(PY) -m wistia_pipeline.packaging all
+
+deploy: package ## deploy/update the stack and artifacts: make deploy ENV=dev
+	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<name>"; exit 2; }
+	$(PY) scripts/deploy.py --env $(ENV)
+
+smoke: env ## smoke-test a deployed environment: make smoke ENV=dev
+	@test -n "$(ENV)" || { echo "usage: make smoke ENV=<name>"; exit 2; }
+	$(PY) scripts/smoke.py --env $(ENV)
+
+bench-ingest: env ## benchmark: ingestion of a large simulated day (prints JSON)
+	$(PY) benchmarks/bench_ingest.py
+
+bench-transform: env ## benchmark: silver+gold for 1M events on local Spark vs DuckDB (prints JSON)
+	$(PY) benchmarks/bench_transform.py
+
+bench-parse: env ## benchmark: DAG file parse time (prints JSON)
+	$(PY) benchmarks/bench_parse.py
+
+clean: ## remove local state and build outputs (keeps .venv)
+	rm -rf .state dist build

@@ -1,0 +1,160 @@
+"""Shared fixtures: real servers on loopback (moto server, the Wistia simulator), local Spark.
+
+Helpers here start real processes; nothing is mocked in-process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+SIM_TOKEN = "sim-test-token-7c1e"  # the simulator's own test credential, not a real secret
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not up after {timeout}s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class MotoServer:
+    def __init__(self, port: int, proc: subprocess.Popen) -> None:
+        self.port = port
+        self.proc = proc
+        self.url = f"http://127.0.0.1:{port}"
+
+    def reset(self) -> None:
+        requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+
+    def configure(self, config: dict) -> None:
+        requests.post(f"{self.url}/moto-api/config", json=config, timeout=10).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """A real moto server on loopback (one per test session; reset it per test as needed)."""
+    port = free_port()
+    env = {**os.environ, "MOTO_PORT": str(port)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = MotoServer(port, proc)
+    try:
+        wait_http(f"{server.url}/moto-api/", proc=proc)
+        yield server
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """Point boto3 (and the Amazon provider) at the moto server for one test, from a clean state."""
+    moto_server.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return moto_server
+
+
+class Simulator:
+    """A running `python -m wistia_simulator` process."""
+
+    def __init__(self, port: int, proc: subprocess.Popen, token: str) -> None:
+        self.port = port
+        self.proc = proc
+        self.token = token
+        self.base = f"http://127.0.0.1:{port}"
+        self.url = f"{self.base}/modern"
+
+    def admin(self, method: str, path: str, **kwargs) -> dict | list:
+        resp = requests.request(method, f"{self.base}/_admin/{path}", timeout=60, **kwargs)
+        resp.raise_for_status()
+        return resp.json()
+
+
+def start_simulator(**options: object) -> Simulator:
+    """Start the simulator; ``options`` become CLI flags (``latency_ms=5`` -> ``--latency-ms 5``)."""
+    port = free_port()
+    args = [sys.executable, "-m", "wistia_simulator", "--port", str(port), "--token", SIM_TOKEN]
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            args.append(flag)
+        elif value is not False and value is not None:
+            args += [flag, str(value)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sim = Simulator(port, proc, SIM_TOKEN)
+    try:
+        wait_http(f"{sim.base}/_admin/health", proc=proc)
+    except Exception:
+        stop(proc)
+        raise
+    return sim
+
+
+@pytest.fixture
+def simulator_factory() -> Iterator:
+    started: list[Simulator] = []
+
+    def factory(**options: object) -> Simulator:
+        sim = start_simulator(**options)
+        started.append(sim)
+        return sim
+
+    yield factory
+    for sim in started:
+        stop(sim.proc)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole test run (UTC, small shuffle)."""
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("wistia-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()

@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import pytest
+
+from wistia_pipeline.config import ConfigError, ensure_local_pii_key, load_settings
+
+
+def test_defaults_resolve_from_env(tmp_path: Path) -> None:
+    settings = load_settings({"WISTIA_STATE_DIR": str(tmp_path)})
+    assert settings.target == "local"
+    assert settings.api_url == "https://api.wistia.com/modern"
+    assert settings.lake_uri == str(tmp_path / "lake")
+    assert settings.lookback_days == 2
+    assert settings.state_db == tmp_path / "state.sqlite"
+
+
+def test_secrets_never_in_repr() -> None:
+    settings = load_settings({"WISTIA_API_TOKEN": "tok-123", "WISTIA_PII_HASH_KEY": "key-456"})
+    assert "tok-123" not in repr(settings) and "key-456" not in repr(settings)
+    assert settings.require_api_token() == "tok-123"
+
+
+def test_missing_secrets_are_errors() -> None:
+    settings = load_settings({})
+    with pytest.raises(ConfigError, match="WISTIA_API_TOKEN"):
+        settings.require_api_token()
+    with pytest.raises(ConfigError, match="WISTIA_PII_HASH_KEY"):
+        settings.require_pii_hash_key()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("WISTIA_LOOKBACK_DAYS", "two"), ("WISTIA_RATE_LIMIT_PER_MINUTE", "0"), ("WISTIA_TARGET", "gcp")],
+)
+def test_bad_values_are_rejected(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({name: value})
+
+
+def test_local_pii_key_generated_once(tmp_path: Path) -> None:
+    first = ensure_local_pii_key(tmp_path)
+    assert len(first) == 64
+    assert ensure_local_pii_key(tmp_path) == first
