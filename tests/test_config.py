@@ -30,7 +30,11 @@ def test_missing_secrets_are_errors() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("WISTIA_LOOKBACK_DAYS", "two"), ("WISTIA_RATE_LIMIT_PER_MINUTE", "0"), ("WISTIA_TARGET", "gcp")],
+    [
+        ("WISTIA_LOOKBACK_DAYS", "two"),
+        ("WISTIA_RATE_LIMIT_PER_MINUTE", "0"),
+        ("WISTIA_TARGET", "gcp"),
+    ],
 )
 def test_bad_values_are_rejected(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
