@@ -1,0 +1,253 @@
+"""Benchmark: ingestion of one large simulated day (``make bench-ingest``); prints JSON.
+
+Starts the Wistia simulator (500 media, ~50,000 events a day, 100 ms latency) with a rate limit
+scaled so that the design-minimum number of requests takes about ``--target-seconds`` at the
+limit, ingests one day (lookback 0, all streams) into a temporary local lake, and reports:
+
+- requests made (the simulator's own count) vs the design minimum, and the client's retries;
+- achieved request rate vs the limit (goal: >= 90 %);
+- wall time;
+- the same day fetched by a naive sequential client (the same endpoints and requests, one at a
+  time, no threads), capped at ``--naive-cap-s``; when capped, its full time is projected from
+  its measured request rate and the JSON says so.
+
+The logical date is the first day from ``--search-from`` whose event count is at least
+``--min-events`` (the simulator draws each day's count around ``--events-per-day``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import requests
+
+from wistia_pipeline.client import WistiaClient
+from wistia_pipeline.config import load_settings
+from wistia_pipeline.ingest import (
+    ALL_STREAMS,
+    design_minimum_requests,
+    events_request_days,
+    ingest_day,
+)
+from wistia_simulator.dataset import Dataset, DatasetConfig
+
+TOKEN = "bench-token-not-a-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pick_day(args: argparse.Namespace) -> tuple[date, Dataset]:
+    """First day >= search_from with at least min_events events; its dataset (data D-1..D+1)."""
+    day = args.search_from
+    for _ in range(60):
+        config = DatasetConfig(
+            seed=args.seed,
+            start_date=day - timedelta(days=1),
+            end_date=day + timedelta(days=1),
+            media_count=args.media_count,
+            events_per_day=args.events_per_day,
+            visitor_count=args.visitor_count,
+        )
+        dataset = Dataset(config)
+        if len(dataset.events(day, day)) >= args.min_events:
+            return day, dataset
+        day += timedelta(days=1)
+    raise SystemExit(f"no day with >= {args.min_events} events; raise --events-per-day")
+
+
+def start_simulator(args: argparse.Namespace, day: date, rate_limit: int) -> tuple[Any, str]:
+    port = _free_port()
+    cmd = [
+        sys.executable, "-m", "wistia_simulator", "--port", str(port), "--token", TOKEN,
+        "--seed", str(args.seed),
+        "--start-date", (day - timedelta(days=1)).isoformat(),
+        "--end-date", (day + timedelta(days=1)).isoformat(),
+        "--media-count", str(args.media_count), "--events-per-day", str(args.events_per_day),
+        "--visitor-count", str(args.visitor_count), "--latency-ms", str(args.latency_ms),
+        "--rate-limit", str(rate_limit),
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"simulator exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if requests.get(f"{base}/_admin/health", timeout=1).ok:
+                return proc, base
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit("simulator did not come up within 60 s")
+
+
+def admin(base: str, method: str, path: str) -> dict:
+    resp = requests.request(method, f"{base}/_admin/{path}", timeout=60)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def warm_up(base: str, day: date) -> None:
+    """Make the simulator generate and cache the data (not part of the measured run)."""
+    for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
+        admin(base, "GET", f"dataset?kind=media_by_date&start_date={d}&end_date={d}")
+    admin(base, "GET", "dataset?kind=visitors")
+
+
+def naive_sequential(
+    base: str, day: date, media_ids: list[str], cap_s: float, rate_limit: int
+) -> dict[str, Any]:
+    """The same requests, one at a time, no threads; stops at the time cap."""
+    client = WistiaClient(f"{base}/modern", TOKEN, rate_limit_per_minute=rate_limit, max_workers=1)
+    start = time.monotonic()
+    window = {"start_date": day.isoformat(), "end_date": day.isoformat()}
+    capped = False
+
+    def over() -> bool:
+        return time.monotonic() - start > cap_s
+
+    def drain(path: str, params: dict) -> None:
+        nonlocal capped
+        for _ in client.iter_pages(path, params, should_stop=over):
+            pass
+        capped = capped or over()
+
+    try:
+        drain("/medias", {})
+        for media_id in media_ids:
+            if over():
+                capped = True
+                break
+            client.get(f"/stats/medias/{media_id}/by_date", window)
+        for d in events_request_days(day, 0):
+            if not capped:
+                drain("/stats/events", {"start_date": d.isoformat(), "end_date": d.isoformat()})
+        if not capped:
+            drain("/stats/visitors", {})
+        for media_id in media_ids:
+            if capped or over():
+                capped = True
+                break
+            client.get(
+                f"/analytics/medias/{media_id}/timeseries", {**window, "granularity": "daily"}
+            )
+    finally:
+        client.close()
+    elapsed = time.monotonic() - start
+    return {"requests_made": client.stats.requests, "wall_time_s": round(elapsed, 2),
+            "capped": capped}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--media-count", type=int, default=500)
+    parser.add_argument("--events-per-day", type=int, default=50_000)
+    parser.add_argument("--min-events", type=int, default=50_000)
+    parser.add_argument("--visitor-count", type=int, default=20_000)
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--target-seconds", type=float, default=60.0)
+    parser.add_argument("--naive-cap-s", type=float, default=45.0)
+    parser.add_argument("--search-from", type=date.fromisoformat, default=date(2026, 3, 1))
+    args = parser.parse_args(argv)
+
+    day, dataset = pick_day(args)
+    event_days = events_request_days(day, 0)
+    events_per_day = [len(dataset.events(d, d)) for d in event_days]
+    n_visitors = len(dataset.visitors())
+    minimum = design_minimum_requests(len(dataset.medias()), n_visitors, events_per_day)
+    minimum_total = sum(minimum.values())
+    rate_limit = math.ceil(minimum_total * 60 / args.target_seconds)
+    media_ids = [m["hashed_id"] for m in dataset.medias()]
+    del dataset
+
+    proc, base = start_simulator(args, day, rate_limit)
+    try:
+        warm_up(base, day)
+        admin(base, "POST", "reset-requests")
+        with tempfile.TemporaryDirectory(prefix="bench-ingest-") as lake:
+            settings = load_settings(
+                {
+                    "WISTIA_API_URL": f"{base}/modern",
+                    "WISTIA_API_TOKEN": TOKEN,
+                    "WISTIA_LAKE_URI": lake,
+                    "WISTIA_RATE_LIMIT_PER_MINUTE": str(rate_limit),
+                    "WISTIA_MAX_WORKERS": str(args.workers),
+                }
+            )
+            with WistiaClient.from_settings(settings) as client:
+                started = time.monotonic()
+                summary = ingest_day(settings, day, 0, list(ALL_STREAMS), "bench", client)
+                wall = time.monotonic() - started
+                retries = client.stats.retries
+        counts = admin(base, "GET", "requests")
+        time.sleep(max(0.0, 60.0 * 10 / rate_limit))  # let the server's bucket refill a bit
+        admin(base, "POST", "reset-requests")
+        naive = naive_sequential(base, day, media_ids, args.naive_cap_s, rate_limit)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    made = counts["total"]
+    achieved = made / wall * 60
+    naive_rate = naive["requests_made"] / naive["wall_time_s"] * 60 if naive["wall_time_s"] else 0
+    naive_projected = minimum_total / naive_rate * 60 if naive_rate else None
+    naive.update(
+        rate_per_minute=round(naive_rate, 1),
+        projected_wall_time_s=round(naive_projected, 1) if naive_projected else None,
+        note=(
+            f"capped at {args.naive_cap_s:.0f} s; projected_wall_time_s extrapolates the full "
+            f"{minimum_total} requests at the measured rate"
+            if naive["capped"]
+            else "ran to completion"
+        ),
+    )
+    result = {
+        "config": {
+            "logical_date": day.isoformat(),
+            "lookback_days": 0,
+            "media_count": args.media_count,
+            "events_on_day": events_per_day[1],
+            "events_per_request_day": dict(
+                zip([d.isoformat() for d in event_days], events_per_day, strict=True)
+            ),
+            "visitors": n_visitors,
+            "latency_ms": args.latency_ms,
+            "workers": args.workers,
+            "rate_limit_per_minute": rate_limit,
+        },  # fmt: skip
+        "requests_made": made,
+        "requests_minimum": minimum_total,
+        "requests_minimum_by_stream": minimum,
+        "requests_beyond_minimum": made - minimum_total,
+        "client_retries": retries,
+        "beyond_minimum_are_all_retries": made - minimum_total == retries,
+        "status_counts": counts["by_status"],
+        "wall_time_s": round(wall, 2),
+        "achieved_rate_per_minute": round(achieved, 1),
+        "achieved_vs_limit": round(achieved / rate_limit, 3),
+        "goal_rate_met": achieved / rate_limit >= 0.9,
+        "records": {n: s["records"] for n, s in summary["streams"].items()},
+        "naive_sequential": naive,
+        "speedup_vs_naive": round(naive_projected / wall, 1) if naive_projected else None,
+    }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""The bronze layer: layout, record envelope, part files, manifests, and run selection.
+
+Layout (docs/architecture.md, binding)::
+
+    <lake>/bronze/wistia/<stream>/dt=YYYY-MM-DD/<run_id>/part-NNNNN.ndjson.gz
+    <lake>/bronze/wistia/<stream>/dt=YYYY-MM-DD/<run_id>/_manifest.json
+
+Each line is ``{"_ingest": {...}, "record": <raw Wistia object>}``. A ``(stream, dt, run)`` is
+visible only once its ``_manifest.json`` exists; the manifest lists every part with its record
+count, size and sha256. Readers (silver) use :func:`select_complete_runs`: per ``(stream, dt)``
+the run whose manifest has the greatest ``completed_at`` (ties: greatest ``run_id``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from wistia_pipeline.storage import Storage
+
+STREAMS: tuple[str, ...] = ("medias", "media_by_date", "events", "visitors", "analytics")
+# Streams whose dt is the record's own day: every day of the window gets a manifest.
+DAILY_STREAMS: tuple[str, ...] = ("media_by_date", "events", "analytics")
+# Snapshot streams: one dt per run, the logical date.
+SNAPSHOT_STREAMS: tuple[str, ...] = ("medias", "visitors")
+MANIFEST_NAME = "_manifest.json"
+RECORDS_PER_PART = 50_000
+GZIP_LEVEL = 6  # level 9 takes twice as long for ~3 % smaller parts
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def safe_run_id(run_id: str) -> str:
+    """The caller's run id made path-safe: ``[A-Za-z0-9._-]``, any other character -> ``_``."""
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise ValueError("run_id must be a non-empty string")
+    safe = _UNSAFE.sub("_", run_id)
+    if set(safe) == {"."}:
+        raise ValueError(f"run_id {run_id!r} is not usable as a path segment")
+    return safe
+
+
+def stream_uri(lake_uri: str, stream: str) -> str:
+    if stream not in STREAMS:
+        raise ValueError(f"unknown bronze stream {stream!r}; expected one of {STREAMS}")
+    return Storage.join(lake_uri, "bronze", "wistia", stream)
+
+
+def partition_uri(lake_uri: str, stream: str, dt: date) -> str:
+    return Storage.join(stream_uri(lake_uri, stream), f"dt={dt.isoformat()}")
+
+
+def run_uri(lake_uri: str, stream: str, dt: date, run_id: str) -> str:
+    return Storage.join(partition_uri(lake_uri, stream, dt), safe_run_id(run_id))
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Per-run values that go into every envelope and manifest."""
+
+    run_id: str  # already path-safe
+    logical_date: date
+    window_start: date
+    window_end: date
+    api_version: str
+    started_at: str  # ISO UTC
+
+
+def envelope(
+    ctx: RunContext,
+    stream: str,
+    dt: date,
+    record: Any,
+    *,
+    fetched_at: str,
+    request_path: str,
+    media_id: str | None = None,
+) -> dict[str, Any]:
+    """One bronze line: ingestion metadata plus the raw record, untouched."""
+    meta: dict[str, Any] = {
+        "run_id": ctx.run_id,
+        "stream": stream,
+        "dt": dt.isoformat(),
+        "logical_date": ctx.logical_date.isoformat(),
+        "window_start": ctx.window_start.isoformat(),
+        "window_end": ctx.window_end.isoformat(),
+        "fetched_at": fetched_at,
+        "api_version": ctx.api_version,
+        "request_path": request_path,
+    }
+    if stream in ("media_by_date", "analytics"):
+        meta["media_id"] = media_id
+    return {"_ingest": meta, "record": record}
+
+
+def write_parts(
+    storage: Storage,
+    lake_uri: str,
+    stream: str,
+    dt: date,
+    run_id: str,
+    lines: Sequence[dict[str, Any]],
+    records_per_part: int = RECORDS_PER_PART,
+) -> list[dict[str, Any]]:
+    """Write ``lines`` as gzip NDJSON parts; return the manifest's ``files`` entries."""
+    if records_per_part < 1:
+        raise ValueError("records_per_part must be >= 1")
+    base = run_uri(lake_uri, stream, dt, run_id)
+    files: list[dict[str, Any]] = []
+    for index, start in enumerate(range(0, len(lines), records_per_part)):
+        chunk = lines[start : start + records_per_part]
+        raw = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in chunk)
+        data = gzip.compress(raw.encode("utf-8"), compresslevel=GZIP_LEVEL, mtime=0)
+        name = f"part-{index:05d}.ndjson.gz"
+        storage.write_bytes(Storage.join(base, name), data)
+        files.append(
+            {
+                "name": name,
+                "records": len(chunk),
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
+    return files
+
+
+@dataclass
+class PendingManifest:
+    """A manifest whose parts are written; it becomes visible when :func:`write_manifest` runs."""
+
+    stream: str
+    dt: date
+    files: list[dict[str, Any]]
+    stream_pages: int
+    stream_requests: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def record_count(self) -> int:
+        return sum(f["records"] for f in self.files)
+
+
+def build_manifest(ctx: RunContext, pending: PendingManifest, completed_at: str) -> dict[str, Any]:
+    return {
+        "stream": pending.stream,
+        "dt": pending.dt.isoformat(),
+        "run_id": ctx.run_id,
+        "logical_date": ctx.logical_date.isoformat(),
+        "window_start": ctx.window_start.isoformat(),
+        "window_end": ctx.window_end.isoformat(),
+        "api_version": ctx.api_version,
+        "started_at": ctx.started_at,
+        "completed_at": completed_at,
+        "record_count": pending.record_count,
+        "files": pending.files,
+        "stream_pages": pending.stream_pages,
+        "stream_requests": pending.stream_requests,
+        "status": "complete",
+        **pending.extra,
+    }
+
+
+def write_manifest(
+    storage: Storage, lake_uri: str, ctx: RunContext, pending: PendingManifest, completed_at: str
+) -> str:
+    """Write the manifest (call only after all parts of the run are written); return its URI."""
+    uri = Storage.join(run_uri(lake_uri, pending.stream, pending.dt, ctx.run_id), MANIFEST_NAME)
+    body = json.dumps(build_manifest(ctx, pending, completed_at), indent=2, ensure_ascii=False)
+    storage.write_bytes(uri, body.encode("utf-8"))
+    return uri
+
+
+@dataclass(frozen=True)
+class BronzeRun:
+    """The complete run chosen for one ``(stream, dt)``."""
+
+    dt: date
+    run_id: str
+    manifest: dict[str, Any]
+    file_uris: list[str]
+
+
+def _completed_key(manifest: dict[str, Any], run_id: str) -> tuple[datetime, str]:
+    raw = manifest.get("completed_at")
+    if not isinstance(raw, str):
+        raise ValueError(f"bronze manifest of run {run_id!r} has no completed_at")
+    return datetime.fromisoformat(raw.replace("Z", "+00:00")), run_id
+
+
+def select_complete_runs(
+    storage: Storage, lake_uri: str, stream: str, dates: Iterable[date]
+) -> list[BronzeRun]:
+    """Per ``(stream, dt)`` the complete run with the greatest ``completed_at`` (tie: run_id).
+
+    Runs without a manifest are invisible; dates without any complete run are left out.
+    The result is sorted by ``dt``.
+    """
+    out: list[BronzeRun] = []
+    for dt in sorted(set(dates)):
+        prefix = partition_uri(lake_uri, stream, dt)
+        best: tuple[tuple[datetime, str], BronzeRun] | None = None
+        for uri in storage.list(prefix):
+            rel = uri[len(prefix) :].strip("/")
+            run_id, _, name = rel.partition("/")
+            if name != MANIFEST_NAME:
+                continue
+            manifest = json.loads(storage.read_bytes(uri))
+            if manifest.get("status") != "complete":
+                continue
+            if manifest.get("stream") != stream or manifest.get("dt") != dt.isoformat():
+                raise ValueError(f"bronze manifest {uri} does not describe {stream} dt={dt}")
+            key = _completed_key(manifest, run_id)
+            if best is None or key > best[0]:
+                base = uri[: -len(MANIFEST_NAME)].rstrip("/")
+                files = [Storage.join(base, f["name"]) for f in manifest.get("files", [])]
+                best = (key, BronzeRun(dt=dt, run_id=run_id, manifest=manifest, file_uris=files))
+        if best is not None:
+            out.append(best[1])
+    return out
+
+
+def read_run_lines(storage: Storage, run: BronzeRun, verify: bool = True) -> Iterator[dict]:
+    """The envelope lines of a run's parts; with ``verify`` each part's sha256 is checked."""
+    by_name = {f["name"]: f for f in run.manifest.get("files", [])}
+    for uri in run.file_uris:
+        data = storage.read_bytes(uri)
+        if verify:
+            expected = by_name[uri.rsplit("/", 1)[-1]]["sha256"]
+            actual = hashlib.sha256(data).hexdigest()
+            if actual != expected:
+                raise ValueError(f"bronze part {uri}: sha256 {actual} != manifest {expected}")
+        for line in gzip.decompress(data).decode("utf-8").splitlines():
+            if line:
+                yield json.loads(line)

@@ -1,0 +1,629 @@
+"""Ingest one data day ``D`` with lookback ``L`` from the Wistia API into bronze.
+
+The run window is ``[D-L, D]``. Streams and their request cost (``N`` media, ``P(n)`` = pages
+of a list of ``n`` records at ``per_page=100``, i.e. ``floor(n/100)+1`` because the end is a
+short or empty page):
+
+- ``medias``: ``GET /medias`` page by page, the whole catalogue; one snapshot (dt = ``D``).
+  Cost ``P(N)``. Also fetched (and counted under ``medias``) when only per-media streams are
+  asked for, because they need the media ids. De-duplicated by ``hashed_id``.
+- ``media_by_date``: ``GET /stats/medias/{hashed_id}/by_date?start_date=D-L&end_date=D``, ONE
+  request per media for the whole window (not per day). Cost ``N``. dt = the row's ``date``.
+  When ``events`` is ingested too, the same single request spans the padded events window
+  ``[D-L-1, D+1]`` (rows outside ``[D-L, D]`` are not written) to serve as a page hint, below.
+- ``events``: account-wide ``GET /stats/events`` (never per media: most media have no events on
+  most days). Wistia does not document whether the date bounds are inclusive or in which time
+  zone they apply, so the request window is padded by a day on each side, ``[D-L-1, D+1]``.
+  A listing's pages must be read one after the other (page ``p+1`` is only known to exist
+  when page ``p`` was full), so the padded window is split into single-day sub-requests
+  (``start_date = end_date = d``) that are paged concurrently, one sequential page chain per
+  day. Page hint: as soon as every by_date answer is in, the day's summed ``play_count``
+  ``P`` tells how many pages are surely full (``floor(0.9 P / 100)``); those not yet read are
+  fetched concurrently, and the chain skips them and continues after them until the short
+  page. The hint only decides which requests run in parallel, never what is kept: a wrong hint
+  costs at most a few requests past the end (empty pages), never data. Without the hint a
+  50,000-event day is a 500-request sequential chain, i.e. latency-bound.
+  All records are de-duplicated by ``event_key`` across pages and days (live paging
+  repeats and shifts records), and only records whose UTC ``received_at`` date is in
+  ``[D-L, D]`` are kept, with dt = that date. Cost ``sum_d P(events on d)`` over ``L+3`` days.
+  A record whose ``received_at`` does not parse is kept under dt = ``D`` for silver to reject.
+- ``visitors``: account-wide ``GET /stats/visitors`` (it ignores ``media_id``, so it is never
+  attributed to a media), a full refresh each run; one snapshot (dt = ``D``). Cost ``P(V)``
+  for ``V`` visitors: 1,000 requests for 100,000 visitors, i.e. 100 s of a 600/min budget.
+  Switch it off by leaving it out of ``streams``; cap it with ``visitors_max_pages`` (the
+  summary then says ``"truncated": true`` when the cap cut the listing).
+- ``analytics``: ``GET /analytics/medias/{id}/timeseries?granularity=daily`` over the window,
+  one request per media. The first media is asked alone first: a ``403`` (plan without the
+  analytics API) marks the stream ``"unavailable"`` after one request and the run goes on.
+  Cost ``N`` (or 1). dt = the bucket's date.
+
+All requests go through one :class:`~wistia_pipeline.client.WistiaClient` (shared rate limiter)
+from one thread pool of ``client.max_workers`` threads: the page chains (events days, visitors,
+medias) run next to the per-media requests, and the limiter serves the chains first, so a day's
+ingestion is bound by the rate limit rather than by latency.
+
+Writing: parts of every stream are written only after every stream was fetched, and the
+``_manifest.json`` files only after every part of every stream was written. Any failure raises
+before the first manifest, so silver (which reads only runs with a manifest) never sees a
+partial run. Every dt of the window gets a manifest for ``events``, ``media_by_date`` (and
+``analytics`` when available), even with zero records, so an emptied day supersedes older data.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from wistia_pipeline import bronze
+from wistia_pipeline.bronze import PendingManifest, RunContext
+from wistia_pipeline.client import PER_PAGE, CallStats, Page, WistiaClient
+from wistia_pipeline.config import Settings
+from wistia_pipeline.errors import WistiaError, WistiaForbiddenError
+from wistia_pipeline.ratelimit import PRIORITY_CHAIN, PRIORITY_FIRST, PRIORITY_INDEPENDENT
+from wistia_pipeline.storage import Storage, open_storage
+
+log = logging.getLogger(__name__)
+
+ALL_STREAMS: tuple[str, ...] = bronze.STREAMS
+# Share of a day's by_date play count whose events pages are fetched concurrently as surely full.
+HINT_SAFETY = 0.9
+WRITE_WORKERS = 4
+
+
+def run_window(logical_date: date, lookback_days: int) -> tuple[date, date]:
+    """The run window ``[D-L, D]``."""
+    if lookback_days < 0:
+        raise ValueError(f"lookback_days must be >= 0, got {lookback_days}")
+    return logical_date - timedelta(days=lookback_days), logical_date
+
+
+def events_request_days(logical_date: date, lookback_days: int) -> list[date]:
+    """The single-day ``/stats/events`` sub-requests: the padded window ``[D-L-1, D+1]``."""
+    start, end = run_window(logical_date, lookback_days)
+    first, last = start - timedelta(days=1), end + timedelta(days=1)
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def list_requests(records: int, overlap: int = 0, per_page: int = PER_PAGE) -> int:
+    """Requests a page-until-short listing of ``records`` needs (``floor(n/100)+1`` without
+    overlap); with a live list that repeats ``overlap`` records per page boundary, page ``p``
+    covers offsets ``[(p-1)(per_page-overlap), (p-1)(per_page-overlap)+per_page)``."""
+    step = per_page - overlap
+    if step < 1:
+        raise ValueError(f"overlap must be < per_page, got {overlap}")
+    pages = 1
+    while records - (pages - 1) * step >= per_page:
+        pages += 1
+    return pages
+
+
+def design_minimum_requests(
+    medias: int,
+    visitors: int,
+    events_per_request_day: Sequence[int],
+    streams: Sequence[str] = ALL_STREAMS,
+    analytics_available: bool = True,
+) -> dict[str, int]:
+    """The fewest requests per stream this design needs (see the module docstring), given the
+    catalogue size, the visitor count and the event count of each padded-window day."""
+    wanted = set(streams)
+    out = {name: 0 for name in ALL_STREAMS}
+    if wanted & {"medias", "media_by_date", "analytics"}:
+        out["medias"] = list_requests(medias)
+    if "media_by_date" in wanted:
+        out["media_by_date"] = medias
+    if "analytics" in wanted and medias:
+        out["analytics"] = medias if analytics_available else 1
+    if "events" in wanted:
+        out["events"] = sum(list_requests(n) for n in events_per_request_day)
+    if "visitors" in wanted:
+        out["visitors"] = list_requests(visitors)
+    return out
+
+
+def utc_date_of(timestamp: Any) -> date | None:
+    """UTC date of an ISO-8601 timestamp (``...Z``, with or without milliseconds)."""
+    if not isinstance(timestamp, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).date()
+
+
+def _bucket_date(value: Any) -> date | None:
+    """The calendar date a record is labelled with (``date`` or a bucket ``timestamp``)."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Fetched:
+    """What one stream fetched: envelope args grouped by dt."""
+
+    stats: CallStats = field(default_factory=CallStats)
+    status: str = "ok"
+    rows: dict[date, list[tuple[Any, str, str, str | None]]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, dt: date, record: Any, page: Page, media_id: str | None = None) -> None:
+        with self.lock:
+            self.rows.setdefault(dt, []).append((record, page.path, page.fetched_at, media_id))
+
+    @property
+    def records(self) -> int:
+        return sum(len(v) for v in self.rows.values())
+
+
+class _EventDay:
+    """The pages of one single-day ``/stats/events`` listing, fetched by its sequential chain
+    and, once a hint says how many pages are surely full, by concurrent page requests."""
+
+    def __init__(self, day: date) -> None:
+        self.day = day
+        self.params = {"start_date": day.isoformat(), "end_date": day.isoformat()}
+        self.pages: dict[int, Page] = {}
+        self.end: int | None = None  # the first short page seen by the chain
+        self._claimed: set[int] = set()
+        self._lock = threading.Lock()
+
+    def claim_from(self, page_no: int) -> int:
+        """The first unclaimed page number >= ``page_no``, now claimed by the caller."""
+        with self._lock:
+            while page_no in self._claimed:
+                page_no += 1
+            self._claimed.add(page_no)
+            return page_no
+
+    def claim_up_to(self, last: int) -> list[int]:
+        with self._lock:
+            if self.end is not None:
+                last = min(last, self.end - 1)
+            new = [p for p in range(1, last + 1) if p not in self._claimed]
+            self._claimed.update(new)
+            return new
+
+    def store(self, page_no: int, page: Page) -> None:
+        with self._lock:
+            self.pages[page_no] = page
+            if len(page.body) < PER_PAGE and (self.end is None or page_no < self.end):
+                self.end = page_no
+
+    def records(self) -> list[tuple[Any, Page]]:
+        return [(r, self.pages[n]) for n in sorted(self.pages) for r in self.pages[n].body]
+
+
+class _Run:
+    def __init__(
+        self,
+        client: WistiaClient,
+        logical_date: date,
+        lookback_days: int,
+        streams: Sequence[str],
+        visitors_max_pages: int | None,
+    ) -> None:
+        self.client = client
+        self.logical_date = logical_date
+        self.window_start, self.window_end = run_window(logical_date, lookback_days)
+        self.lookback_days = lookback_days
+        self.streams = list(streams)
+        self.visitors_max_pages = visitors_max_pages
+        self.fetched = {name: _Fetched() for name in ALL_STREAMS}
+        self.cancelled = threading.Event()
+        self.futures: list[Future] = []
+        self.failures: list[Future] = []
+        self.event_days = {
+            d: _EventDay(d) for d in events_request_days(logical_date, lookback_days)
+        }
+        # by_date play counts summed per day: the page hint for the events listings
+        self.use_hints = {"events", "media_by_date"} <= set(streams)
+        self.plays_by_day: dict[date, int] = {}
+        self._hint_lock = threading.Lock()
+
+    def in_window(self, dt: date) -> bool:
+        return self.window_start <= dt <= self.window_end
+
+    # -- page chains -----------------------------------------------------------------------
+
+    def _pages(
+        self,
+        stream: str,
+        path: str,
+        params: dict[str, Any],
+        max_pages: int | None = None,
+        priority: int = PRIORITY_CHAIN,
+    ):
+        return self.client.iter_pages(
+            path,
+            params,
+            stats=self.fetched[stream].stats,
+            priority=priority,
+            max_pages=max_pages,
+            should_stop=self.cancelled.is_set,
+        )
+
+    def fetch_medias(self) -> list[str]:
+        """The catalogue; returns the media ids in listing order, without duplicates."""
+        out = self.fetched["medias"]
+        seen: set[str] = set()
+        ids: list[str] = []
+        for page in self._pages("medias", "/medias", {}, priority=PRIORITY_FIRST):
+            for record in page.body:
+                hashed_id = record.get("hashed_id") if isinstance(record, dict) else None
+                if not isinstance(hashed_id, str) or not hashed_id:
+                    raise WistiaError(f"media without hashed_id in {page.path}", path=page.path)
+                if hashed_id in seen:
+                    continue
+                seen.add(hashed_id)
+                ids.append(hashed_id)
+                out.add(self.logical_date, record, page)
+        return ids
+
+    def _events_page(self, state: _EventDay, page_no: int, priority: int) -> Page:
+        page = self.client.get_list(
+            "/stats/events",
+            {**state.params, "page": page_no, "per_page": PER_PAGE},
+            stats=self.fetched["events"].stats,
+            priority=priority,
+        )
+        state.store(page_no, page)
+        return page
+
+    def fetch_events_chain(self, day: date) -> None:
+        """Page through one day until a short page, skipping pages fetched by hint tasks."""
+        state = self.event_days[day]
+        page_no = 1
+        while not self.cancelled.is_set():
+            page_no = state.claim_from(page_no)
+            if len(self._events_page(state, page_no, PRIORITY_CHAIN).body) < PER_PAGE:
+                return
+            page_no += 1
+
+    def fetch_events_page(self, day: date, page_no: int) -> None:
+        if not self.cancelled.is_set():
+            self._events_page(self.event_days[day], page_no, PRIORITY_INDEPENDENT)
+
+    def fetch_visitors(self) -> None:
+        out = self.fetched["visitors"]
+        seen: set[str] = set()
+        pages = 0
+        last_full = False
+        for page in self._pages("visitors", "/stats/visitors", {}, self.visitors_max_pages):
+            pages += 1
+            last_full = len(page.body) >= PER_PAGE
+            for record in page.body:
+                key = record.get("visitor_key") if isinstance(record, dict) else None
+                if isinstance(key, str):
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                out.add(self.logical_date, record, page)
+        cap = self.visitors_max_pages
+        out.extra["truncated"] = bool(cap is not None and pages >= cap and last_full)
+
+    # -- per-media requests ----------------------------------------------------------------
+
+    def _window_params(self) -> dict[str, str]:
+        return {
+            "start_date": self.window_start.isoformat(),
+            "end_date": self.window_end.isoformat(),
+        }
+
+    def fetch_by_date(self, media_id: str) -> None:
+        if self.cancelled.is_set():
+            return
+        out = self.fetched["media_by_date"]
+        path = f"/stats/medias/{quote(media_id, safe='')}/by_date"
+        params = self._window_params()
+        if self.use_hints:  # the same single request, over the padded events window
+            days = list(self.event_days)
+            params = {"start_date": days[0].isoformat(), "end_date": days[-1].isoformat()}
+        page = self.client.get_list(
+            path, params, stats=out.stats,
+            priority=PRIORITY_FIRST if self.use_hints else PRIORITY_INDEPENDENT,
+        )  # fmt: skip
+        for record in page.body:
+            dt = _bucket_date(record.get("date") if isinstance(record, dict) else None)
+            if dt is None:
+                raise WistiaError(f"by_date row without a valid date in {page.path}", path=path)
+            plays = record.get("play_count")
+            if isinstance(plays, int) and not isinstance(plays, bool):
+                with self._hint_lock:
+                    self.plays_by_day[dt] = self.plays_by_day.get(dt, 0) + plays
+            if self.in_window(dt):
+                out.add(dt, record, page, media_id)
+
+    def fetch_analytics(self, media_id: str) -> None:
+        if self.cancelled.is_set():
+            return
+        out = self.fetched["analytics"]
+        path = f"/analytics/medias/{quote(media_id, safe='')}/timeseries"
+        params = {**self._window_params(), "granularity": "daily"}
+        page = self.client.get_list(path, params, stats=out.stats, priority=PRIORITY_INDEPENDENT)
+        for record in page.body:
+            dt = _bucket_date(record.get("timestamp") if isinstance(record, dict) else None)
+            if dt is None:
+                raise WistiaError(f"analytics bucket without timestamp in {page.path}", path=path)
+            if self.in_window(dt):
+                out.add(dt, record, page, media_id)
+
+    # -- orchestration ---------------------------------------------------------------------
+
+    def _submit(self, pool: ThreadPoolExecutor, fn: Callable, *args: Any) -> Future:
+        future = pool.submit(fn, *args)
+        future.add_done_callback(self._note_failure)
+        self.futures.append(future)
+        return future
+
+    def _note_failure(self, future: Future) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            with self._hint_lock:
+                self.failures.append(future)
+
+    def _result(self, future: Future) -> Any:
+        """Wait for ``future``, but fail fast if another task of the run failed meanwhile."""
+        while True:
+            wait([future], timeout=0.1)
+            if future.done():
+                return future.result()
+            with self._hint_lock:
+                failed = [f for f in self.failures if f in self.futures]
+            if failed:
+                raise failed[0].exception()  # type: ignore[misc]
+
+    def _submit_hinted_pages(self, pool: ThreadPoolExecutor) -> None:
+        """Fetch concurrently the events pages the by_date play counts say are surely full."""
+        hinted = 0
+        for day, state in self.event_days.items():
+            expected = self.plays_by_day.get(day, 0)
+            surely_full = int(expected * HINT_SAFETY) // PER_PAGE
+            for page_no in state.claim_up_to(surely_full):
+                self._submit(pool, self.fetch_events_page, day, page_no)
+                hinted += 1
+        self.fetched["events"].extra["hinted_pages"] = hinted
+
+    def fetch_all(self) -> None:
+        wanted = set(self.streams)
+        pool = ThreadPoolExecutor(self.client.max_workers, thread_name_prefix="wistia-ingest")
+        try:
+            if "events" in wanted:
+                for day in self.event_days:
+                    self._submit(pool, self.fetch_events_chain, day)
+            if "visitors" in wanted:
+                self._submit(pool, self.fetch_visitors)
+            if wanted & {"medias", "media_by_date", "analytics"}:
+                media_ids = self._result(self._submit(pool, self.fetch_medias))
+                by_date = [self._submit(pool, self.fetch_by_date, m) for m in media_ids]
+                if "analytics" in wanted and media_ids:
+                    self._start_analytics(pool, media_ids)
+                if self.use_hints:
+                    for future in by_date:
+                        self._result(future)
+                    self._submit_hinted_pages(pool)
+            for future in list(self.futures):
+                self._result(future)
+            if "events" in wanted:
+                self._merge_events()
+        except BaseException:
+            self.cancelled.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+    def _start_analytics(self, pool: ThreadPoolExecutor, media_ids: list[str]) -> None:
+        """Probe with the first media; on 403 the stream is unavailable, else fetch the rest."""
+        probe = self._submit(pool, self.fetch_analytics, media_ids[0])
+        try:
+            self._result(probe)
+        except WistiaForbiddenError as exc:
+            self.futures.remove(probe)
+            self.fetched["analytics"].status = "unavailable"
+            self.fetched["analytics"].extra["reason"] = exc.error_message
+            log.warning("analytics unavailable on this plan: %s", exc)
+            return
+        for media_id in media_ids[1:]:
+            self._submit(pool, self.fetch_analytics, media_id)
+
+    def _merge_events(self) -> None:
+        out = self.fetched["events"]
+        seen: set[str] = set()
+        duplicates = outside = unparsed = 0
+        for day in sorted(self.event_days):
+            for record, page in self.event_days[day].records():
+                key = record.get("event_key") if isinstance(record, dict) else None
+                if isinstance(key, str):
+                    if key in seen:
+                        duplicates += 1
+                        continue
+                    seen.add(key)
+                dt = utc_date_of(record.get("received_at") if isinstance(record, dict) else None)
+                if dt is None:
+                    unparsed += 1
+                    dt = self.logical_date
+                elif not self.in_window(dt):
+                    outside += 1
+                    continue
+                out.add(dt, record, page)
+        out.extra.update(
+            duplicates_dropped=duplicates,
+            outside_window_dropped=outside,
+            unparsed_received_at=unparsed,
+        )
+        if unparsed:
+            log.warning(
+                "%d event(s) with unparseable received_at kept under dt=%s",
+                unparsed,
+                self.logical_date,
+            )
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _validate_streams(streams: Sequence[str]) -> list[str]:
+    if isinstance(streams, str):
+        raise ValueError("streams must be a list of stream names, not a string")
+    names = list(dict.fromkeys(streams))
+    unknown = [s for s in names if s not in ALL_STREAMS]
+    if unknown:
+        raise ValueError(f"unknown stream(s) {unknown}; expected a subset of {list(ALL_STREAMS)}")
+    if not names:
+        raise ValueError("streams must name at least one stream")
+    return names
+
+
+def _write_parts(
+    storage: Storage,
+    lake_uri: str,
+    ctx: RunContext,
+    run: _Run,
+    names: Sequence[str],
+    lookback_days: int,
+) -> list[PendingManifest]:
+    """Write the part files of every (stream, dt) of the run, a few in parallel (compression
+    and uploads overlap); return the manifests to write once all of them succeeded."""
+    window_days = [run.window_start + timedelta(days=i) for i in range(lookback_days + 1)]
+    jobs: list[tuple[str, date]] = []
+    for name in names:
+        if run.fetched[name].status != "ok":
+            continue
+        dts = set(run.fetched[name].rows)
+        dts |= set(window_days) if name in bronze.DAILY_STREAMS else {ctx.logical_date}
+        jobs.extend((name, dt) for dt in sorted(dts))
+
+    def write(job: tuple[str, date]) -> PendingManifest:
+        name, dt = job
+        fetched = run.fetched[name]
+        lines = [
+            bronze.envelope(ctx, name, dt, rec, fetched_at=at, request_path=path, media_id=mid)
+            for rec, path, at, mid in fetched.rows.get(dt, [])
+        ]
+        files = bronze.write_parts(storage, lake_uri, name, dt, ctx.run_id, lines)
+        return PendingManifest(name, dt, files, fetched.stats.pages, fetched.stats.requests)
+
+    with ThreadPoolExecutor(max_workers=WRITE_WORKERS, thread_name_prefix="bronze-write") as pool:
+        return list(pool.map(write, jobs))
+
+
+def ingest_day(
+    settings: Settings,
+    logical_date: date,
+    lookback_days: int,
+    streams: Sequence[str],
+    run_id: str,
+    client: WistiaClient | None = None,
+    *,
+    visitors_max_pages: int | None = None,
+    storage: Storage | None = None,
+) -> dict[str, Any]:
+    """Ingest ``[D-L, D]`` into bronze under ``settings.lake_uri``; return the run summary.
+
+    ``client`` defaults to one built from ``settings`` (closed afterwards); ``storage`` defaults
+    to :func:`~wistia_pipeline.storage.open_storage` of the lake URI. Raises on any failure, in
+    which case no manifest of this run was written. Summary::
+
+        {"run_id", "logical_date", "window_start", "window_end",
+         "streams": {name: {"status": "ok"|"unavailable"|"skipped", "records", "pages",
+                            "requests", "retries", "bronze_uris": [manifest URIs], ...}},
+         "requests_total", "retries_total", "duration_s", "fetch_s", "write_s"}
+    """
+    started = time.monotonic()
+    names = _validate_streams(streams)
+    if visitors_max_pages is not None and visitors_max_pages < 1:
+        raise ValueError(f"visitors_max_pages must be >= 1, got {visitors_max_pages}")
+    safe_id = bronze.safe_run_id(run_id)
+    lake_uri = settings.lake_uri
+    storage = storage or open_storage(lake_uri)
+    own_client = client is None
+    client = client or WistiaClient.from_settings(settings)
+    run = _Run(client, logical_date, lookback_days, names, visitors_max_pages)
+    ctx = RunContext(
+        run_id=safe_id,
+        logical_date=logical_date,
+        window_start=run.window_start,
+        window_end=run.window_end,
+        api_version=client.api_version,
+        started_at=_now_iso(),
+    )
+    requests_before = client.stats.requests
+    retries_before = client.stats.retries
+    log.info(
+        "ingest run %s: D=%s window=[%s, %s] streams=%s lake=%s",
+        safe_id,
+        logical_date,
+        run.window_start,
+        run.window_end,
+        names,
+        lake_uri,
+    )
+    try:
+        run.fetch_all()
+    finally:
+        if own_client:
+            client.close()
+
+    fetched_at_s = time.monotonic()
+    pending = _write_parts(storage, lake_uri, ctx, run, names, lookback_days)
+    # Only now, with every part of every stream written, do manifests make the run visible.
+    completed_at = _now_iso()
+    uris: dict[str, list[str]] = {name: [] for name in ALL_STREAMS}
+    for item in pending:
+        uris[item.stream].append(bronze.write_manifest(storage, lake_uri, ctx, item, completed_at))
+
+    summary_streams: dict[str, dict[str, Any]] = {}
+    for name in ALL_STREAMS:
+        fetched = run.fetched[name]
+        stats = fetched.stats.as_dict()
+        status = fetched.status if name in names else "skipped"
+        summary_streams[name] = {
+            "status": status,
+            "records": fetched.records if status == "ok" else 0,
+            "pages": stats["pages"],
+            "requests": stats["requests"],
+            "retries": stats["retries"],
+            "bronze_uris": uris[name],
+            **fetched.extra,
+        }
+    summary = {
+        "run_id": safe_id,
+        "logical_date": logical_date.isoformat(),
+        "window_start": run.window_start.isoformat(),
+        "window_end": run.window_end.isoformat(),
+        "streams": summary_streams,
+        "requests_total": client.stats.requests - requests_before,
+        "retries_total": client.stats.retries - retries_before,
+        "duration_s": round(time.monotonic() - started, 3),
+        "fetch_s": round(fetched_at_s - started, 3),
+        "write_s": round(time.monotonic() - fetched_at_s, 3),
+    }
+    log.info(
+        "ingest run %s done: %s requests (%s retries) in %.1fs; records %s",
+        safe_id,
+        summary["requests_total"],
+        summary["retries_total"],
+        summary["duration_s"],
+        {n: s["records"] for n, s in summary_streams.items() if s["status"] == "ok"},
+    )
+    return summary
+
+
+def check_access(client: WistiaClient) -> dict[str, Any]:
+    """Credentials smoke test: ``GET /medias`` page 1 only; writes nothing."""
+    page = client.get_list("/medias", {"page": 1, "per_page": 1}, priority=PRIORITY_FIRST)
+    return {"credentials": "ok", "medias_page1_records": len(page.body), "request_path": page.path}

@@ -1,0 +1,47 @@
+-- Check: hashed identity columns in silver hold only HMAC-SHA256 hex digests (64 lowercase
+-- hex chars) or NULL: never a raw email or IP. The detail names columns and counts, never the
+-- offending values (they may be PII).
+WITH hashed AS (
+  SELECT 'events.ip_hash' AS column_name, ip_hash AS value
+  FROM ${database}.events WHERE dt BETWEEN '${start_date}' AND '${end_date}'
+  UNION ALL
+  SELECT 'events.email_hash', email_hash
+  FROM ${database}.events WHERE dt BETWEEN '${start_date}' AND '${end_date}'
+  UNION ALL
+  SELECT 'events.conversion_email_hash', conversion_email_hash
+  FROM ${database}.events WHERE dt BETWEEN '${start_date}' AND '${end_date}'
+  UNION ALL
+  SELECT 'visitors.email_hash', email_hash FROM ${database}.visitors
+  UNION ALL
+  SELECT 'visitors.name_hash', name_hash FROM ${database}.visitors
+),
+bad AS (
+  SELECT
+    column_name,
+    CASE
+      WHEN regexp_like(value, '[^@ ]+@[^@ ]+[.][^@ ]+') THEN 'email-like'
+      WHEN regexp_like(value, '^[0-9]{1,3}([.][0-9]{1,3}){3}$') THEN 'ipv4-like'
+      WHEN regexp_like(value, '^[0-9a-fA-F:]*:[0-9a-fA-F:]*:[0-9a-fA-F:]*$') THEN 'ipv6-like'
+      ELSE 'not a 64-hex digest'
+    END AS kind
+  FROM hashed
+  WHERE value IS NOT NULL AND NOT regexp_like(value, '^[0-9a-f]{64}$')
+),
+grouped AS (
+  SELECT column_name, kind, COUNT(*) AS n
+  FROM bad
+  GROUP BY column_name, kind
+)
+SELECT
+  CAST('silver_no_raw_pii' AS VARCHAR) AS check_name,
+  CAST(COALESCE(SUM(n), 0) AS BIGINT) AS failures,
+  CASE
+    WHEN COUNT(*) = 0 THEN 'hashed columns hold only 64-hex digests or null'
+    ELSE 'unhashed values (column kind: rows): '
+      || array_join(
+        array_agg(column_name || ' ' || kind || ': ' || CAST(n AS VARCHAR)
+          ORDER BY column_name, kind),
+        ', '
+      )
+  END AS detail
+FROM grouped

@@ -1,0 +1,21 @@
+-- silver.rejects: bad records per source table (silver/wistia/_rejects/<table>/dt=...).
+-- Two projected partition keys: the source table (enum) and the day.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.rejects (
+  reason string,
+  raw string,
+  _run_id string
+)
+PARTITIONED BY (source_table string, dt string)
+STORED AS PARQUET
+LOCATION '${lake_uri}/silver/wistia/_rejects/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.source_table.type' = 'enum',
+  'projection.source_table.values' = 'events,media_daily_stats,media_analytics_daily,medias,visitors',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2020-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = '${lake_uri}/silver/wistia/_rejects/$${source_table}/dt=$${dt}/'
+);

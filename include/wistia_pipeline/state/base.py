@@ -1,0 +1,214 @@
+"""The run-state and watermark store interface, shared by the SQLite and DynamoDB backends.
+
+Per data day ``D`` the store keeps one record (:class:`DayRun`): who runs it (``run_id``),
+whether it is ``RUNNING``, ``SUCCEEDED`` or ``FAILED``, how many times it was claimed
+(``attempt``), timings, counts and the last error. A claim holds a lease so a crashed run does
+not block the day forever. One watermark (the last fully published day) only moves forward.
+
+Timestamps are stored as fixed-width ISO-8601 UTC strings ``YYYY-MM-DDTHH:MM:SS.sssZ`` (the
+format Step Functions' ``$$.State.EnteredTime`` and JSONata ``$fromMillis`` produce), so string
+comparison is time comparison in every backend.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import Enum
+
+DEFAULT_LEASE_SECONDS = 6 * 3600
+MAX_ERROR_CHARS = 4000
+MAX_RUN_ID_CHARS = 250
+MAX_COUNT_KEYS = 100
+_TRUNCATION_MARK = "...[truncated {n} chars]"
+
+Clock = Callable[[], datetime]
+
+
+class DayStatus(str, Enum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class DayRun:
+    day: date
+    status: DayStatus
+    run_id: str
+    attempt: int
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, int]
+    error: str | None
+    lease_expires_at: datetime
+
+
+class StateStoreError(Exception):
+    """Base class of run-state store errors."""
+
+
+class DayAlreadyClaimed(StateStoreError):
+    """Another run holds an unexpired RUNNING claim on the day."""
+
+    def __init__(self, day: date, holder: DayRun | None) -> None:
+        self.day = day
+        self.holder = holder
+        if holder is None:
+            detail = "held by another run (record changed while claiming)"
+        else:
+            detail = (
+                f"held by run {holder.run_id!r} (attempt {holder.attempt}, started "
+                f"{format_ts(holder.started_at)}, lease expires "
+                f"{format_ts(holder.lease_expires_at)})"
+            )
+        super().__init__(f"day {day.isoformat()} is already RUNNING, {detail}")
+
+
+class NotClaimedByRun(StateStoreError):
+    """A run tried to finish a day it does not hold (no record, not RUNNING, or another run)."""
+
+    def __init__(self, day: date, run_id: str, current: DayRun | None) -> None:
+        self.day = day
+        self.run_id = run_id
+        self.current = current
+        if current is None:
+            detail = "the day has no record"
+        else:
+            detail = f"the day is {current.status.value} by run {current.run_id!r}"
+        super().__init__(
+            f"run {run_id!r} cannot finish day {day.isoformat()}: it holds no RUNNING claim "
+            f"({detail})"
+        )
+
+
+class RunStateStore(abc.ABC):
+    """Run state per data day plus one forward-only watermark.
+
+    Implementations must make every state transition a single atomic conditional write, so
+    concurrent callers in other threads, processes or machines see exactly one winner.
+    """
+
+    @abc.abstractmethod
+    def claim_day(
+        self, day: date, run_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+    ) -> DayRun:
+        """Mark ``day`` RUNNING by ``run_id`` with a lease; ``attempt`` increments each claim.
+
+        Succeeds if the day has no record, is SUCCEEDED or FAILED (a rerun), is RUNNING by the
+        same ``run_id`` (task retry) or RUNNING by another run whose lease has expired.
+        Otherwise raises :class:`DayAlreadyClaimed` naming the holder.
+        """
+
+    @abc.abstractmethod
+    def mark_succeeded(self, day: date, run_id: str, counts: Mapping[str, int]) -> DayRun:
+        """RUNNING by ``run_id`` -> SUCCEEDED with ``counts``; else :class:`NotClaimedByRun`."""
+
+    @abc.abstractmethod
+    def mark_failed(self, day: date, run_id: str, error: str) -> DayRun:
+        """RUNNING by ``run_id`` -> FAILED with ``error`` (truncated to
+        :data:`MAX_ERROR_CHARS`); else :class:`NotClaimedByRun`."""
+
+    @abc.abstractmethod
+    def get_day(self, day: date) -> DayRun | None:
+        """The record of ``day`` or None."""
+
+    @abc.abstractmethod
+    def list_days(self, start: date, end: date) -> list[DayRun]:
+        """Records of the days in ``[start, end]`` (inclusive) that exist, ascending by day."""
+
+    @abc.abstractmethod
+    def advance_watermark(self, day: date, run_id: str) -> bool:
+        """Set the watermark to ``day`` if it is unset or earlier; True if it moved."""
+
+    @abc.abstractmethod
+    def get_watermark(self) -> date | None:
+        """The last fully published day, or None before the first publication."""
+
+
+# --- helpers shared by the backends ---------------------------------------------------------
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_ts(value: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.sssZ`` (UTC, millisecond precision, fixed width)."""
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp must be timezone-aware, got naive {value!r}")
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_ts(text: str) -> datetime:
+    """Parse a stored timestamp (any ISO-8601 form with an offset or ``Z``) to aware UTC."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"stored timestamp {text!r} has no UTC offset")
+    return value.astimezone(UTC)
+
+
+def now_ms(clock: Clock) -> datetime:
+    """The clock's time, UTC, truncated to milliseconds (what the stores can represent)."""
+    value = clock()
+    if value.tzinfo is None:
+        raise ValueError(f"clock must return timezone-aware datetimes, got {value!r}")
+    value = value.astimezone(UTC)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def lease_until(now: datetime, lease_seconds: int) -> datetime:
+    if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int) or lease_seconds <= 0:
+        raise ValueError(f"lease_seconds must be a positive int, got {lease_seconds!r}")
+    return now + timedelta(seconds=lease_seconds)
+
+
+def check_day(day: date) -> date:
+    if not isinstance(day, date) or isinstance(day, datetime):
+        raise TypeError(f"day must be a datetime.date (not datetime), got {day!r}")
+    return day
+
+
+def check_run_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise ValueError(f"run_id must be a non-empty string, got {run_id!r}")
+    if len(run_id) > MAX_RUN_ID_CHARS:
+        raise ValueError(f"run_id longer than {MAX_RUN_ID_CHARS} chars: {run_id[:60]!r}...")
+    return run_id
+
+
+def check_counts(counts: Mapping[str, int]) -> dict[str, int]:
+    if not isinstance(counts, Mapping):
+        raise TypeError(f"counts must be a mapping of str -> int, got {type(counts).__name__}")
+    if len(counts) > MAX_COUNT_KEYS:
+        raise ValueError(f"counts has {len(counts)} keys, at most {MAX_COUNT_KEYS} allowed")
+    clean: dict[str, int] = {}
+    for key, value in counts.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"counts keys must be non-empty strings, got {key!r}")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"counts[{key!r}] must be an int, got {value!r}")
+        clean[key] = value
+    return clean
+
+
+def truncate_error(error: str) -> str:
+    """``error`` cut to at most :data:`MAX_ERROR_CHARS` characters, marking the cut."""
+    if not isinstance(error, str):
+        raise TypeError(f"error must be a string, got {type(error).__name__}")
+    if len(error) <= MAX_ERROR_CHARS:
+        return error
+    # The mark's length depends on the number it carries; size it for the worst case.
+    mark = _TRUNCATION_MARK.format(n=len(error))
+    keep = MAX_ERROR_CHARS - len(mark)
+    return error[:keep] + _TRUNCATION_MARK.format(n=len(error) - keep)
+
+
+def day_range_check(start: date, end: date) -> None:
+    check_day(start)
+    check_day(end)
+    if start > end:
+        raise ValueError(f"list_days: start {start} is after end {end}")

@@ -1,0 +1,295 @@
+"""SQLite run-state store for the local target.
+
+Safe across threads and processes (Airflow runs every task in its own process): each operation
+opens its own connection and does its read-check-write inside ``BEGIN IMMEDIATE``, which takes
+the database's write lock before reading, so two claimers are serialised and the second one sees
+the first one's row. WAL journal mode lets readers proceed while a writer holds the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from datetime import date
+from pathlib import Path
+
+from wistia_pipeline.state.base import (
+    DEFAULT_LEASE_SECONDS,
+    Clock,
+    DayAlreadyClaimed,
+    DayRun,
+    DayStatus,
+    NotClaimedByRun,
+    RunStateStore,
+    StateStoreError,
+    check_counts,
+    check_day,
+    check_run_id,
+    day_range_check,
+    format_ts,
+    lease_until,
+    now_ms,
+    parse_ts,
+    truncate_error,
+    utcnow,
+)
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 30.0
+WATERMARK_NAME = "PIPELINE"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS day_runs (
+    day              TEXT PRIMARY KEY,          -- YYYY-MM-DD
+    status           TEXT NOT NULL CHECK (status IN ('RUNNING', 'SUCCEEDED', 'FAILED')),
+    run_id           TEXT NOT NULL,
+    attempt          INTEGER NOT NULL CHECK (attempt >= 1),
+    started_at       TEXT NOT NULL,             -- YYYY-MM-DDTHH:MM:SS.sssZ
+    finished_at      TEXT,
+    counts           TEXT NOT NULL DEFAULT '{{}}', -- JSON object of ints
+    error            TEXT,
+    lease_expires_at TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS watermark (
+    name          TEXT PRIMARY KEY,
+    watermark_day TEXT NOT NULL,                -- YYYY-MM-DD
+    run_id        TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+_COLUMNS = "day, status, run_id, attempt, started_at, finished_at, counts, error, lease_expires_at"
+
+
+class SQLiteRunStateStore(RunStateStore):
+    """:class:`RunStateStore` in one SQLite file (created with its schema on first use)."""
+
+    def __init__(self, path: str | Path, clock: Clock | None = None) -> None:
+        self.path = Path(path)
+        self._clock: Clock = clock or utcnow
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._init_schema()
+
+    def __repr__(self) -> str:
+        return f"SQLiteRunStateStore({str(self.path)!r})"
+
+    # --- connection handling ------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: no implicit transactions; we issue BEGIN IMMEDIATE ourselves.
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the database lock from its first read to COMMIT."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def _init_schema(self) -> None:
+        conn = self._connect()
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise StateStoreError(
+                    f"{self.path}: state schema version {version}, this code knows {SCHEMA_VERSION}"
+                )
+            # WAL is persistent in the file; setting it needs no other connection to be open
+            # mid-transaction, and is a no-op when already set.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            try:  # statement by statement: executescript() would COMMIT implicitly
+                for statement in _split_sql(_SCHEMA):
+                    conn.execute(statement)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    # --- operations ---------------------------------------------------------------------
+
+    def claim_day(
+        self, day: date, run_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+    ) -> DayRun:
+        check_day(day)
+        check_run_id(run_id)
+        now = now_ms(self._clock)
+        lease = lease_until(now, lease_seconds)
+        with self._write() as conn:
+            current = _fetch(conn, day)
+            if (
+                current is not None
+                and current.status is DayStatus.RUNNING
+                and current.run_id != run_id
+                and current.lease_expires_at >= now
+            ):
+                raise DayAlreadyClaimed(day, current)
+            claimed = DayRun(
+                day=day,
+                status=DayStatus.RUNNING,
+                run_id=run_id,
+                attempt=(current.attempt if current else 0) + 1,
+                started_at=now,
+                finished_at=None,
+                counts={},
+                error=None,
+                lease_expires_at=lease,
+            )
+            conn.execute(
+                f"INSERT OR REPLACE INTO day_runs ({_COLUMNS}, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*_to_row(claimed), format_ts(now)),
+            )
+        return claimed
+
+    def mark_succeeded(self, day: date, run_id: str, counts: Mapping[str, int]) -> DayRun:
+        clean = check_counts(counts)
+        return self._finish(day, run_id, DayStatus.SUCCEEDED, counts=clean, error=None)
+
+    def mark_failed(self, day: date, run_id: str, error: str) -> DayRun:
+        return self._finish(day, run_id, DayStatus.FAILED, counts=None, error=truncate_error(error))
+
+    def _finish(
+        self,
+        day: date,
+        run_id: str,
+        status: DayStatus,
+        counts: dict[str, int] | None,
+        error: str | None,
+    ) -> DayRun:
+        check_day(day)
+        check_run_id(run_id)
+        now = now_ms(self._clock)
+        with self._write() as conn:
+            current = _fetch(conn, day)
+            if (
+                current is None
+                or current.status is not DayStatus.RUNNING
+                or current.run_id != run_id
+            ):
+                raise NotClaimedByRun(day, run_id, current)
+            finished = DayRun(
+                day=day,
+                status=status,
+                run_id=run_id,
+                attempt=current.attempt,
+                started_at=current.started_at,
+                finished_at=now,
+                counts=current.counts if counts is None else counts,
+                error=error,
+                lease_expires_at=current.lease_expires_at,
+            )
+            conn.execute(
+                "UPDATE day_runs SET status = ?, finished_at = ?, counts = ?, error = ?, "
+                "updated_at = ? WHERE day = ? AND status = 'RUNNING' AND run_id = ?",
+                (
+                    status.value,
+                    format_ts(now),
+                    json.dumps(finished.counts, sort_keys=True),
+                    error,
+                    format_ts(now),
+                    day.isoformat(),
+                    run_id,
+                ),
+            )
+        return finished
+
+    def get_day(self, day: date) -> DayRun | None:
+        check_day(day)
+        with self._read() as conn:
+            return _fetch(conn, day)
+
+    def list_days(self, start: date, end: date) -> list[DayRun]:
+        day_range_check(start, end)
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM day_runs WHERE day BETWEEN ? AND ? ORDER BY day",
+                (start.isoformat(), end.isoformat()),
+            ).fetchall()
+        return [_from_row(row) for row in rows]
+
+    def advance_watermark(self, day: date, run_id: str) -> bool:
+        check_day(day)
+        check_run_id(run_id)
+        now = now_ms(self._clock)
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO watermark (name, watermark_day, run_id, updated_at) "
+                "VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET watermark_day = excluded.watermark_day, "
+                "run_id = excluded.run_id, updated_at = excluded.updated_at "
+                "WHERE watermark.watermark_day < excluded.watermark_day",
+                (WATERMARK_NAME, day.isoformat(), run_id, format_ts(now)),
+            )
+            return cursor.rowcount == 1
+
+    def get_watermark(self) -> date | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT watermark_day FROM watermark WHERE name = ?", (WATERMARK_NAME,)
+            ).fetchone()
+        return None if row is None else date.fromisoformat(row["watermark_day"])
+
+
+def _split_sql(script: str) -> list[str]:
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+def _fetch(conn: sqlite3.Connection, day: date) -> DayRun | None:
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM day_runs WHERE day = ?", (day.isoformat(),)
+    ).fetchone()
+    return None if row is None else _from_row(row)
+
+
+def _to_row(run: DayRun) -> tuple[object, ...]:
+    return (
+        run.day.isoformat(),
+        run.status.value,
+        run.run_id,
+        run.attempt,
+        format_ts(run.started_at),
+        None if run.finished_at is None else format_ts(run.finished_at),
+        json.dumps(run.counts, sort_keys=True),
+        run.error,
+        format_ts(run.lease_expires_at),
+    )
+
+
+def _from_row(row: sqlite3.Row) -> DayRun:
+    return DayRun(
+        day=date.fromisoformat(row["day"]),
+        status=DayStatus(row["status"]),
+        run_id=row["run_id"],
+        attempt=int(row["attempt"]),
+        started_at=parse_ts(row["started_at"]),
+        finished_at=None if row["finished_at"] is None else parse_ts(row["finished_at"]),
+        counts={str(k): int(v) for k, v in json.loads(row["counts"]).items()},
+        error=row["error"],
+        lease_expires_at=parse_ts(row["lease_expires_at"]),
+    )

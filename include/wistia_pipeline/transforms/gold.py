@@ -1,0 +1,133 @@
+"""Gold transforms: the per media-day fact, the media dimension and the reconciliation."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from .casts import latest_per_key
+from .schemas import GOLD_FACT_COLUMNS, GOLD_RECONCILIATION_COLUMNS
+
+
+def fact_media_daily(
+    events: DataFrame,
+    stats: DataFrame,
+    analytics: DataFrame,
+    medias: DataFrame,
+) -> DataFrame:
+    """One row per (media_id, dt) with by_date stats or events that day.
+
+    - ``loads``/``plays``/``hours_watched`` from by_date (null when the day has no stats row);
+      ``play_rate`` = plays / loads as a double, null when loads is 0 or unknown.
+    - ``events``, ``unique_visitors`` (distinct ``visitor_key`` among that media's events whose
+      UTC ``received_at`` date is dt) and ``avg_percent_viewed`` from silver events.
+    - ``analytics_*`` from Wistia's analytics timeseries, null when the plan has none.
+    - ``media_name``: the catalogue's current name, else the latest name events carried.
+    - ``gold_ingested_at``: the latest ``_fetched_at`` of the bronze data behind the row
+      (deterministic, so recomputing a window leaves identical data).
+    """
+    per_event = events.groupBy("media_id", "dt").agg(
+        F.count(F.lit(1)).alias("events"),
+        F.countDistinct("visitor_key").alias("unique_visitors"),
+        F.avg("percent_viewed").alias("avg_percent_viewed"),
+        F.max_by("media_name", F.struct("received_at", "event_key")).alias("_event_media_name"),
+        F.max("_fetched_at").alias("_events_fetched_at"),
+    )
+    day_stats = stats.select(
+        "media_id",
+        "dt",
+        F.col("load_count").alias("loads"),
+        F.col("play_count").alias("plays"),
+        F.col("hours_watched").cast("double").alias("hours_watched"),
+        F.col("_fetched_at").alias("_stats_fetched_at"),
+    )
+    day_analytics = analytics.select(
+        "media_id",
+        "dt",
+        F.col("unique_visitors").cast("bigint").alias("analytics_unique_visitors"),
+        F.col("play_rate").cast("double").alias("analytics_play_rate"),
+        F.col("engagement_rate").cast("double").alias("analytics_engagement_rate"),
+        F.col("_fetched_at").alias("_analytics_fetched_at"),
+    )
+    names = medias.select("media_id", F.col("name").alias("_catalogue_name"))
+    joined = (
+        day_stats.join(per_event, ["media_id", "dt"], "full_outer")
+        .join(day_analytics, ["media_id", "dt"], "left")
+        .join(names, "media_id", "left")
+    )
+    loads = F.col("loads")
+    return joined.select(
+        "media_id",
+        F.coalesce("_catalogue_name", "_event_media_name").alias("media_name"),
+        loads.cast("bigint").alias("loads"),
+        F.col("plays").cast("bigint").alias("plays"),
+        F.when(loads > 0, F.col("plays").cast("double") / loads.cast("double")).alias("play_rate"),
+        "hours_watched",
+        F.coalesce("unique_visitors", F.lit(0)).cast("bigint").alias("unique_visitors"),
+        F.coalesce("events", F.lit(0)).cast("bigint").alias("events"),
+        F.col("avg_percent_viewed").cast("double").alias("avg_percent_viewed"),
+        "analytics_unique_visitors",
+        "analytics_play_rate",
+        "analytics_engagement_rate",
+        F.greatest("_stats_fetched_at", "_events_fetched_at", "_analytics_fetched_at").alias(
+            "gold_ingested_at"
+        ),
+        "dt",
+    ).select(*GOLD_FACT_COLUMNS)
+
+
+def reconciliation(fact: DataFrame) -> DataFrame:
+    """Per media-day: events counted from /stats/events vs play_count from by_date.
+
+    ``difference`` = events_count - play_count; a missing by_date row counts as 0 plays.
+    """
+    plays = F.coalesce(F.col("plays"), F.lit(0)).cast("bigint")
+    return fact.select(
+        "media_id",
+        F.col("events").cast("bigint").alias("events_count"),
+        plays.alias("play_count"),
+        (F.col("events") - plays).cast("bigint").alias("difference"),
+        "dt",
+    ).select(*GOLD_RECONCILIATION_COLUMNS)
+
+
+def dim_media(medias: DataFrame, fact_all: DataFrame) -> DataFrame:
+    """One row per media ever seen: in the catalogue (any snapshot) or in any gold fact day.
+
+    Catalogue attributes are the latest known (a media missing from a later listing keeps
+    them; ``in_latest_listing`` is false then). Media known only from activity get their
+    latest event name.
+    """
+    activity = fact_all.groupBy("media_id").agg(
+        F.min("dt").alias("first_activity_dt"),
+        F.max("dt").alias("last_activity_dt"),
+    )
+    latest_name = latest_per_key(
+        fact_all.where(F.col("media_name").isNotNull()), ["media_id"], [F.col("dt").desc()]
+    ).select("media_id", F.col("media_name").alias("_activity_name"))
+    last_listing = medias.agg(F.max("last_seen_dt").alias("_last_listing_dt"))
+    catalogue = medias.crossJoin(last_listing).select(
+        "*", (F.col("last_seen_dt") == F.col("_last_listing_dt")).alias("in_latest_listing")
+    )
+    joined = catalogue.join(activity, "media_id", "full_outer").join(
+        latest_name, "media_id", "left"
+    )
+    return joined.select(
+        "media_id",
+        F.coalesce("name", "_activity_name").alias("media_name"),
+        "media_numeric_id",
+        "type",
+        "archived",
+        "created",
+        "updated",
+        "duration",
+        "status",
+        "section",
+        "thumbnail_url",
+        "folder_name",
+        F.col("first_seen_dt").alias("catalogue_first_seen_dt"),
+        F.col("last_seen_dt").alias("catalogue_last_seen_dt"),
+        F.coalesce("in_latest_listing", F.lit(False)).alias("in_latest_listing"),
+        "first_activity_dt",
+        "last_activity_dt",
+    )

@@ -1,0 +1,107 @@
+"""Keyed hashing of personal data (ip, email, visitor identity) with Spark built-ins only.
+
+Spark 3.5 has no HMAC function, so HMAC-SHA256 is built per RFC 2104 from ``sha2``, ``unhex``
+and ``concat`` over binary columns::
+
+    HMAC(K, m) = SHA256((K' xor opad) || SHA256((K' xor ipad) || m))
+
+where ``K'`` is the key padded with zeros to the SHA-256 block size (64 bytes), or first
+hashed with SHA-256 when longer than the block. The two padded keys are computed once in
+Python; only they (never the key itself) enter the Spark plan. :meth:`PiiHasher.redaction_regex`
+lets the job redact them from plan strings (Spark UI, event logs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+BLOCK_SIZE = 64  # SHA-256 block size in bytes
+
+
+class PiiKeyError(ValueError):
+    """The PII hashing key is missing or unusable."""
+
+
+def _padded_keys(key: bytes) -> tuple[bytes, bytes]:
+    if len(key) > BLOCK_SIZE:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(BLOCK_SIZE, b"\x00")
+    inner = bytes(b ^ 0x36 for b in key)
+    outer = bytes(b ^ 0x5C for b in key)
+    return inner, outer
+
+
+class PiiHasher:
+    """HMAC-SHA256 (lower-case hex) of string columns under one secret key."""
+
+    def __init__(self, key: str | bytes) -> None:
+        if isinstance(key, str):
+            key = key.encode("utf-8")
+        if not key:
+            raise PiiKeyError("PII hash key is empty; refusing to hash with an empty key")
+        inner, outer = _padded_keys(key)
+        self._inner_hex = inner.hex()
+        self._outer_hex = outer.hex()
+
+    def __repr__(self) -> str:  # never show key material
+        return "PiiHasher(<redacted>)"
+
+    def redaction_regex(self) -> str:
+        """A regex matching the key-derived literals, for ``spark.sql.redaction.string.regex``."""
+        return "(?i)" + "|".join(re.escape(h) for h in (self._inner_hex, self._outer_hex))
+
+    def hmac_hex(self, value: Column) -> Column:
+        """HMAC-SHA256 of ``value`` (UTF-8 bytes) as 64 hex chars; null stays null."""
+        inner = F.unhex(F.lit(self._inner_hex))
+        outer = F.unhex(F.lit(self._outer_hex))
+        inner_digest = F.unhex(F.sha2(F.concat(inner, value.cast("binary")), 256))
+        return F.sha2(F.concat(outer, inner_digest), 256)
+
+    def hash_email(self, value: Column) -> Column:
+        """Hash of the trimmed, lower-cased email; blank or null -> null."""
+        return self.hmac_hex(blank_to_null(F.lower(F.trim(value))))
+
+    def hash_text(self, value: Column) -> Column:
+        """Hash of a trimmed identifier (ip, name); blank or null -> null."""
+        return self.hmac_hex(blank_to_null(F.trim(value)))
+
+
+def blank_to_null(value: Column) -> Column:
+    """``""`` (and whitespace-only) -> null, anything else unchanged."""
+    return F.when(F.trim(value) == "", F.lit(None).cast("string")).otherwise(value)
+
+
+# Keys whose values are personal data wherever they appear in a raw record.
+_PII_KEYS = ("ip", "email", "name", "first_name", "last_name")
+_PII_KEY_VALUE = r'("(?:' + "|".join(_PII_KEYS) + r')"\s*:\s*)"(?:[^"\\]|\\.)*"'
+_EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
+# >= 4 groups (compressed "::" allowed), so times like 12:30:45 are left alone.
+_IPV6 = r"(?i)(?<![0-9a-f:])(?:[0-9a-f]{0,4}:){3,7}[0-9a-f]{1,4}(?![0-9a-f:])"
+
+
+def redact_raw(raw: Column) -> Column:
+    """Mask personal data in a raw JSON/text record kept for a reject row.
+
+    String values of PII keys (``ip``, ``email``, names) become ``"<redacted>"``; any remaining
+    e-mail address or IP address pattern anywhere in the text is masked too, so a malformed
+    line cannot smuggle raw identities into silver.
+    """
+    masked = F.regexp_replace(raw, _PII_KEY_VALUE, '$1"<redacted>"')
+    masked = F.regexp_replace(masked, _EMAIL, "<email>")
+    masked = F.regexp_replace(masked, _IPV4, "<ip>")
+    return F.regexp_replace(masked, _IPV6, "<ip>")
+
+
+def resolve_pii_key(pii_secret_id: str | None) -> str:
+    """The HMAC key: Secrets Manager ``pii_secret_id`` when given (Glue), else the settings
+    (``WISTIA_PII_HASH_KEY`` / ``WISTIA_PII_SECRET_ID``). Missing -> ``ConfigError``."""
+    from wistia_pipeline.config import load_settings, read_secret
+
+    if pii_secret_id:
+        return read_secret(pii_secret_id, json_key="pii_hash_key")
+    return load_settings().require_pii_hash_key()

@@ -1,0 +1,3 @@
+from wistia_simulator.cli import main
+
+raise SystemExit(main())

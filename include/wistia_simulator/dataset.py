@@ -1,0 +1,682 @@
+"""Deterministic, internally consistent Wistia account data.
+
+Everything derives from ``DatasetConfig``: the catalogue (medias) and the visitors are built
+once from ``(seed, "catalog")``; each day's events are generated lazily from ``(seed, day)``
+and cached, so asking for one day never generates the others and the result does not depend
+on the order days are asked for.
+
+Consistency guarantees (tests rely on them):
+- ``play_count(media, day)`` == number of that media's events whose ``received_at`` UTC date is
+  ``day`` (late events included); ``load_count >= play_count``.
+- ``hours_watched(media, day)`` == sum(percent_viewed * duration) / 3600 of those events
+  (rounded to 6 decimals).
+- visitor ``play_count`` / ``last_event_key`` / ``last_active_at`` come from the events.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
+
+from wistia_simulator import pools
+
+DAY_MS = 86_400_000
+_EPOCH = date(1970, 1, 1)
+_HASH_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_LIST_CACHE_SIZE = 64
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _day_ms(day: date) -> int:
+    return (day - _EPOCH).days * DAY_MS
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """What account to simulate. ``start_date``/``end_date`` default to the 30 UTC days ending
+    today; give only one of them and the other is derived (30 days)."""
+
+    seed: int = 1
+    start_date: date | None = None
+    end_date: date | None = None
+    media_count: int = 40
+    events_per_day: int = 2000
+    visitor_count: int = 1500
+    late_event_share: float = 0.0
+
+    def __post_init__(self) -> None:
+        start, end = self.start_date, self.end_date
+        if start is None and end is None:
+            end = utc_today()
+        if start is None:
+            assert end is not None
+            start = end - timedelta(days=29)
+        if end is None:
+            end = start + timedelta(days=29)
+        object.__setattr__(self, "start_date", start)
+        object.__setattr__(self, "end_date", end)
+        if start > end:
+            raise ValueError(f"start_date {start} is after end_date {end}")
+        if self.media_count < 1:
+            raise ValueError(f"media_count must be >= 1, got {self.media_count}")
+        if self.visitor_count < 1:
+            raise ValueError(f"visitor_count must be >= 1, got {self.visitor_count}")
+        if self.events_per_day < 0:
+            raise ValueError(f"events_per_day must be >= 0, got {self.events_per_day}")
+        if not 0.0 <= self.late_event_share <= 1.0:
+            raise ValueError(f"late_event_share must be in [0, 1], got {self.late_event_share}")
+
+    @property
+    def days(self) -> list[date]:
+        assert self.start_date is not None and self.end_date is not None
+        count = (self.end_date - self.start_date).days + 1
+        return [self.start_date + timedelta(days=i) for i in range(count)]
+
+
+class EventRow(NamedTuple):
+    """One event in compact form; ``Dataset.event_record`` renders the API JSON object."""
+
+    ms: int  # epoch milliseconds of received_at
+    received_at: str
+    event_key: str
+    media: int  # media index
+    visitor: int  # visitor index
+    percent_viewed: float
+    conversion: int  # -1: no conversion (conversion_type ""), else the integer type
+    late: bool
+    embed: int
+
+
+@dataclass
+class DayData:
+    """One day's events (newest first) and per-media aggregates indexed by media index."""
+
+    day: date
+    events: list[EventRow]
+    plays: list[int]
+    loads: list[int]
+    seconds: list[float]
+    unique_visitors: list[int]
+    conversions: list[int]
+    percent_sum: list[float]
+
+
+@dataclass
+class _Media:
+    index: int
+    id: int
+    hashed_id: str
+    name: str
+    duration: float | None
+    record: dict[str, Any]
+    thumbnail: dict[str, Any]
+    media_url: str
+    heatmap_base: str
+
+
+@dataclass
+class _Visitor:
+    index: int
+    key: str
+    created_at: str
+    identity: dict[str, Any]
+    user_agent: dict[str, Any]
+    ip: str
+    org: str
+    geo: tuple[str, str, str, float | None, float | None]
+    email: str | None
+    extra_loads: int
+
+
+@dataclass
+class _VisitorStats:
+    plays: list[int] = field(default_factory=list)
+    last: list[EventRow | None] = field(default_factory=list)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _hashed_id(rng: random.Random, taken: set[str]) -> str:
+    while True:
+        value = "".join(rng.choice(_HASH_ALPHABET) for _ in range(10))
+        if value not in taken:
+            taken.add(value)
+            return value
+
+
+def _uuid4(rng: random.Random) -> str:
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+class Dataset:
+    """The simulated account. Thread-safe; day data is generated on first use and cached."""
+
+    def __init__(self, config: DatasetConfig) -> None:
+        self.config = config
+        self.days: list[date] = config.days
+        self.account_prefix = str(1_000_000 + (config.seed * 7_919) % 8_999_999)
+        rng = random.Random(f"wistia-sim:{config.seed}:catalog")
+        self._medias = self._build_medias(rng)
+        self._visitors = self._build_visitors(rng)
+        self._media_by_hashed = {m.hashed_id: m for m in self._medias}
+        self._media_by_id = {str(m.id): m for m in self._medias}
+        self._visitor_by_key = {v.key: v for v in self._visitors}
+        self._media_cum = self._media_weights(rng)
+        self._visitor_cum = self._cumulative(
+            [1.0 / (rank + 3) ** 0.8 for rank in range(len(self._visitors))]
+        )
+        self._lock = threading.RLock()
+        self._day_cache: dict[date, DayData] = {}
+        self._list_cache: OrderedDict[tuple, list[EventRow]] = OrderedDict()
+        self._event_index: dict[str, EventRow] | None = None
+        self._visitor_stats: _VisitorStats | None = None
+
+    # ---------------------------------------------------------------- catalogue
+
+    def _build_medias(self, rng: random.Random) -> list[_Media]:
+        cfg = self.config
+        assert cfg.start_date is not None and cfg.end_date is not None
+        taken: set[str] = set()
+        medias = []
+        range_start = datetime.combine(cfg.start_date, datetime.min.time(), UTC)
+        range_end = datetime.combine(cfg.end_date, datetime.min.time(), UTC)
+        for i in range(cfg.media_count):
+            hashed = _hashed_id(rng, taken)
+            template = pools.MEDIA_NAME_TEMPLATES[i % len(pools.MEDIA_NAME_TEMPLATES)]
+            name = template.format(n=i + 1, q=i % 4 + 1)
+            kind = rng.random()
+            if i % 17 == 16:
+                media_type, duration = "Image", None
+            elif kind < 0.12:
+                media_type, duration = "Audio", round(rng.uniform(60, 3600), 3)
+            else:
+                media_type, duration = "Video", round(rng.uniform(8, 2400), 3)
+            created = range_start - timedelta(seconds=rng.randrange(1, 400 * 86_400))
+            span = max(1, int((range_end - created).total_seconds()) - 1)
+            updated = created + timedelta(seconds=rng.randrange(0, span))
+            archived = i % 9 == 8
+            thumb_hex = f"{rng.getrandbits(160):040x}"
+            thumbnail = {
+                "url": f"https://embed-ssl.wistia.com/deliveries/{thumb_hex}.jpg"
+                "?image_crop_resized=200x120",
+                "width": 200,
+                "height": 120,
+            }
+            folder_choice = rng.randrange(len(pools.FOLDER_NAMES) + 1)
+            folder = (
+                None
+                if folder_choice == len(pools.FOLDER_NAMES)
+                else {
+                    "id": 22_000 + folder_choice,
+                    "name": pools.FOLDER_NAMES[folder_choice],
+                    "hashedId": f"f{folder_choice:09d}",
+                }
+            )
+            record: dict[str, Any] = {
+                "id": 90_000_000 + i * 13 + rng.randrange(13),
+                "name": name,
+                "type": media_type,
+                "archived": archived,
+                "created": _iso(created),
+                "updated": _iso(updated),
+                "duration": duration,
+                "hashed_id": hashed,
+                "description": "" if i % 3 == 0 else f"<p>{name} — description</p>",
+                "progress": 1.0,
+                "status": "ready",
+                "section": pools.SECTIONS[i % 3] if i % 5 == 0 else None,
+                "thumbnail": thumbnail,
+                "folder": folder,
+                "assets": [
+                    {
+                        "url": f"https://embed-ssl.wistia.com/deliveries/{thumb_hex[:32]}.bin",
+                        "width": 1920 if media_type == "Video" else None,
+                        "height": 1080 if media_type == "Video" else None,
+                        "file_size": rng.randrange(100_000, 900_000_000),
+                        "content_type": {
+                            "Video": "video/mp4",
+                            "Audio": "audio/mpeg",
+                            "Image": "image/png",
+                        }[media_type],
+                        "type": "OriginalFile",
+                    }
+                ],
+                "tags": [
+                    {"name": pools.TAG_NAMES[(i + k) % len(pools.TAG_NAMES)]} for k in range(i % 3)
+                ],
+            }
+            if i % 4 == 1:
+                record["subfolder"] = {
+                    "hashed_id": f"s{i:09d}",
+                    "name": f"Subfolder {i}",
+                    "description": None,
+                    "position": i % 7,
+                    "created": _iso(created),
+                    "updated": _iso(updated),
+                    "cursor": None,
+                }
+            medias.append(
+                _Media(
+                    index=i,
+                    id=record["id"],
+                    hashed_id=hashed,
+                    name=name,
+                    duration=duration,
+                    record=record,
+                    thumbnail={
+                        **thumbnail,
+                        "fileSize": 15_000 + i,
+                        "contentType": "image/jpeg",
+                        "type": "StillImageFile",
+                    },
+                    media_url=f"https://home.wistia.com/medias/{hashed}",
+                    heatmap_base=f"https://home.wistia.com/stats/medias/{hashed}/heatmap",
+                )
+            )
+        return medias
+
+    def _media_weights(self, rng: random.Random) -> list[float]:
+        """Zipf-like popularity; images and every 11th media never get plays."""
+        order = list(range(len(self._medias)))
+        rng.shuffle(order)
+        weights = [0.0] * len(self._medias)
+        for rank, index in enumerate(order):
+            media = self._medias[index]
+            if media.duration is None or index % 11 == 10:
+                continue
+            weights[index] = 1.0 / (rank + 1) ** 1.1
+        if not any(weights):
+            weights[0] = 1.0
+        return self._cumulative(weights)
+
+    @staticmethod
+    def _cumulative(weights: list[float]) -> list[float]:
+        total, out = 0.0, []
+        for w in weights:
+            total += w
+            out.append(total)
+        return out
+
+    def _build_visitors(self, rng: random.Random) -> list[_Visitor]:
+        cfg = self.config
+        assert cfg.start_date is not None
+        visitors = []
+        range_start = datetime.combine(cfg.start_date, datetime.min.time(), UTC)
+        for i in range(cfg.visitor_count):
+            key = f"{self.account_prefix}_{_uuid4(rng)}"
+            created = range_start - timedelta(seconds=rng.randrange(1, 200 * 86_400))
+            first = pools.FIRST_NAMES[rng.randrange(len(pools.FIRST_NAMES))]
+            last = pools.LAST_NAMES[rng.randrange(len(pools.LAST_NAMES))]
+            named = rng.random() < 0.35
+            email = (
+                f"{first.lower()}.{i}@{pools.EMAIL_DOMAINS[i % len(pools.EMAIL_DOMAINS)]}"
+                if named and rng.random() < 0.7
+                else None
+            )
+            browser, version, platform, mobile = pools.USER_AGENTS[
+                rng.randrange(len(pools.USER_AGENTS))
+            ]
+            geo = pools.GEO[rng.randrange(len(pools.GEO))]
+            if rng.random() < 0.1:
+                ip = f"2001:db8:{rng.randrange(65536):x}::{rng.randrange(65536):x}"
+            else:
+                ip = (
+                    f"{rng.randrange(1, 224)}.{rng.randrange(256)}."
+                    f"{rng.randrange(256)}.{rng.randrange(1, 255)}"
+                )
+            visitors.append(
+                _Visitor(
+                    index=i,
+                    key=key,
+                    created_at=_iso(created),
+                    identity={
+                        "name": f"{first} {last}" if named else "",
+                        "email": email,
+                        "org": {
+                            "name": pools.ORGS[i % len(pools.ORGS)] or None,
+                            "title": pools.ORG_TITLES[i % len(pools.ORG_TITLES)] if named else None,
+                        },
+                    },
+                    user_agent={
+                        "browser": browser,
+                        "browser_version": version,
+                        "platform": platform,
+                        "mobile": mobile,
+                    },
+                    ip=ip,
+                    org=pools.ORGS[rng.randrange(len(pools.ORGS))],
+                    geo=geo,
+                    email=email,
+                    extra_loads=rng.randrange(0, 4),
+                )
+            )
+        return visitors
+
+    # ------------------------------------------------------------------ days
+
+    def in_range(self, day: date) -> bool:
+        assert self.config.start_date is not None and self.config.end_date is not None
+        return self.config.start_date <= day <= self.config.end_date
+
+    def day_data(self, day: date) -> DayData:
+        """The day's events and aggregates (empty for days outside the data range)."""
+        with self._lock:
+            cached = self._day_cache.get(day)
+            if cached is None:
+                cached = self._generate_day(day)
+                self._day_cache[day] = cached
+            return cached
+
+    def _generate_day(self, day: date) -> DayData:
+        cfg = self.config
+        media_count = len(self._medias)
+        rng = random.Random(f"wistia-sim:{cfg.seed}:day:{day.isoformat()}")
+        if self.in_range(day) and cfg.events_per_day > 0:
+            count = max(0, round(cfg.events_per_day * rng.uniform(0.8, 1.2)))
+        else:
+            count = 0
+        media_idx = rng.choices(range(media_count), cum_weights=self._media_cum, k=count)
+        visitor_idx = rng.choices(
+            range(len(self._visitors)), cum_weights=self._visitor_cum, k=count
+        )
+        base_ms = _day_ms(day)
+        prefix = day.isoformat() + "T"
+        rand = rng.random
+        late_share = cfg.late_event_share
+        durations = [m.duration or 0.0 for m in self._medias]
+        plays = [0] * media_count
+        seconds = [0.0] * media_count
+        percent_sum = [0.0] * media_count
+        conversions = [0] * media_count
+        pairs: set[tuple[int, int]] = set()
+        events: list[EventRow] = []
+        for i in range(count):
+            if i == 0:
+                offset = 0  # exactly midnight
+            elif i == 1:
+                offset = DAY_MS - 1  # 23:59:59.999
+            else:
+                offset = int(rand() * DAY_MS)
+            no_millis = i != 1 and rand() < 0.08
+            if no_millis:
+                offset -= offset % 1000
+            secs, millis = divmod(offset, 1000)
+            hours, rem = divmod(secs, 3600)
+            minutes, sec = divmod(rem, 60)
+            stamp = (
+                f"{prefix}{hours:02d}:{minutes:02d}:{sec:02d}Z"
+                if no_millis
+                else f"{prefix}{hours:02d}:{minutes:02d}:{sec:02d}.{millis:03d}Z"
+            )
+            pv = round(rand() ** 0.6, 4)
+            conversion = 1 + int(rand() * 4) if rand() < 0.04 else -1
+            late = rand() < late_share
+            m, v = media_idx[i], visitor_idx[i]
+            events.append(
+                EventRow(
+                    ms=base_ms + offset,
+                    received_at=stamp,
+                    event_key=f"{self.account_prefix}_{_uuid4(rng)}",
+                    media=m,
+                    visitor=v,
+                    percent_viewed=pv,
+                    conversion=conversion,
+                    late=late,
+                    embed=int(rand() * len(pools.EMBED_HOSTS)),
+                )
+            )
+            plays[m] += 1
+            seconds[m] += pv * durations[m]
+            percent_sum[m] += pv
+            if conversion >= 0:
+                conversions[m] += 1
+            pairs.add((m, v))
+        unique = [0] * media_count
+        for m, _v in pairs:
+            unique[m] += 1
+        loads = []
+        for m in range(media_count):
+            if plays[m]:
+                loads.append(plays[m] + int(plays[m] * rng.uniform(0.1, 1.5)))
+            elif self.in_range(day) and rng.random() < 0.15:
+                loads.append(rng.randrange(1, 4))  # loaded but never played
+            else:
+                loads.append(0)
+        events.sort(key=lambda e: (e.ms, e.event_key), reverse=True)
+        return DayData(day, events, plays, loads, seconds, unique, conversions, percent_sum)
+
+    # ---------------------------------------------------------------- medias
+
+    def medias(self) -> list[dict[str, Any]]:
+        """All media records (id order), as ``/medias`` returns them."""
+        return [m.record for m in self._medias]
+
+    def media(self, media_id: str) -> dict[str, Any] | None:
+        """A media by hashed id or numeric id, or None."""
+        found = self._find_media(media_id)
+        return found.record if found else None
+
+    def _find_media(self, media_id: str) -> _Media | None:
+        return self._media_by_hashed.get(media_id) or self._media_by_id.get(media_id)
+
+    def media_index(self, media_id: str) -> int | None:
+        found = self._find_media(media_id)
+        return found.index if found else None
+
+    # ---------------------------------------------------------------- events
+
+    def event_record(self, row: EventRow) -> dict[str, Any]:
+        """Render one event as the API returns it."""
+        media = self._medias[row.media]
+        visitor = self._visitors[row.visitor]
+        country, region, city, lat, lon = visitor.geo
+        if row.conversion >= 0:
+            first, _, last = (visitor.identity["name"] or "Anon Ymous").partition(" ")
+            conversion_data: dict[str, Any] = {
+                "email": visitor.email or f"lead.{row.visitor}@example.com",
+                "first_name": first,
+                "last_name": last,
+                "is_new_lead": row.conversion % 2 == 1,
+            }
+        else:
+            conversion_data = {}
+        return {
+            "received_at": row.received_at,
+            "event_key": row.event_key,
+            "visitor_key": visitor.key,
+            "embed_url": f"{pools.EMBED_HOSTS[row.embed]}{media.hashed_id}",
+            "percent_viewed": row.percent_viewed,
+            "ip": visitor.ip,
+            "org": visitor.org,
+            "country": country,
+            "region": region,
+            "city": city,
+            "lat": lat,
+            "lon": lon,
+            "email": visitor.email,
+            "media_id": media.hashed_id,
+            "media_name": media.name,
+            "media_url": media.media_url,
+            "iframe_heatmap_url": f"{media.heatmap_base}?event_key={row.event_key}",
+            "thumbnail": media.thumbnail,
+            "conversion_type": row.conversion if row.conversion >= 0 else "",
+            "conversion_data": conversion_data,
+            "user_agent_details": visitor.user_agent,
+        }
+
+    def events(
+        self,
+        start: date,
+        end: date,
+        media_id: str | None = None,
+        visitor_key: str | None = None,
+        include_unreleased_late: bool = True,
+    ) -> list[EventRow]:
+        """Events whose received_at UTC date is in [start, end], newest first (cached)."""
+        cache_key = (start, end, media_id, visitor_key, include_unreleased_late)
+        with self._lock:
+            hit = self._list_cache.get(cache_key)
+            if hit is not None:
+                self._list_cache.move_to_end(cache_key)
+                return hit
+        media_idx = self.media_index(media_id) if media_id is not None else None
+        visitor = self._visitor_by_key.get(visitor_key) if visitor_key is not None else None
+        result: list[EventRow] = []
+        if (media_id is None or media_idx is not None) and (
+            visitor_key is None or visitor is not None
+        ):
+            assert self.config.start_date is not None and self.config.end_date is not None
+            first = max(start, self.config.start_date)
+            day = min(end, self.config.end_date)
+            while day >= first:
+                for row in self.day_data(day).events:
+                    if media_idx is not None and row.media != media_idx:
+                        continue
+                    if visitor is not None and row.visitor != visitor.index:
+                        continue
+                    if row.late and not include_unreleased_late:
+                        continue
+                    result.append(row)
+                day -= timedelta(days=1)
+        with self._lock:
+            self._list_cache[cache_key] = result
+            while len(self._list_cache) > _LIST_CACHE_SIZE:
+                self._list_cache.popitem(last=False)
+        return result
+
+    def event_records(
+        self,
+        start: date,
+        end: date,
+        media_id: str | None = None,
+        visitor_key: str | None = None,
+        include_unreleased_late: bool = True,
+    ) -> list[dict[str, Any]]:
+        """``events(...)`` rendered as API JSON objects (the ground truth for tests/benchmarks)."""
+        rows = self.events(start, end, media_id, visitor_key, include_unreleased_late)
+        return [self.event_record(r) for r in rows]
+
+    def event(self, event_key: str) -> EventRow | None:
+        with self._lock:
+            if self._event_index is None:
+                index: dict[str, EventRow] = {}
+                for day in self.days:
+                    for row in self.day_data(day).events:
+                        index[row.event_key] = row
+                self._event_index = index
+            return self._event_index.get(event_key)
+
+    # ------------------------------------------------------------- stats
+
+    def media_day_stats(self, media_id: str, day: date) -> dict[str, Any]:
+        """by_date row: load_count, play_count, hours_watched (late events included)."""
+        index = self.media_index(media_id)
+        if index is None:
+            raise KeyError(media_id)
+        data = self.day_data(day)
+        return {
+            "date": day.isoformat(),
+            "load_count": data.loads[index],
+            "play_count": data.plays[index],
+            "hours_watched": round(data.seconds[index] / 3600.0, 6),
+        }
+
+    def media_analytics_day(self, media_id: str, day: date) -> dict[str, Any]:
+        """Wistia's own analytics figures for one media and day, as raw additive parts."""
+        index = self.media_index(media_id)
+        if index is None:
+            raise KeyError(media_id)
+        data = self.day_data(day)
+        return {
+            "loads": data.loads[index],
+            "plays": data.plays[index],
+            "unique_visitors": data.unique_visitors[index],
+            "seconds": data.seconds[index],
+            "percent_sum": data.percent_sum[index],
+            "conversions": data.conversions[index],
+        }
+
+    def totals(self, media_id: str | None = None) -> dict[str, Any]:
+        """Loads, plays, seconds over the whole data range (one media or the account)."""
+        index = self.media_index(media_id) if media_id is not None else None
+        loads = plays = conversions = 0
+        seconds = percent = 0.0
+        for day in self.days:
+            data = self.day_data(day)
+            indices = range(len(self._medias)) if index is None else (index,)
+            for i in indices:
+                loads += data.loads[i]
+                plays += data.plays[i]
+                seconds += data.seconds[i]
+                percent += data.percent_sum[i]
+                conversions += data.conversions[i]
+        visitors = len(
+            {
+                row.visitor
+                for day in self.days
+                for row in self.day_data(day).events
+                if index is None or row.media == index
+            }
+        )
+        return {
+            "loads": loads,
+            "plays": plays,
+            "seconds": seconds,
+            "percent_sum": percent,
+            "conversions": conversions,
+            "visitors": visitors,
+        }
+
+    # ------------------------------------------------------------- visitors
+
+    def _stats(self) -> _VisitorStats:
+        with self._lock:
+            if self._visitor_stats is None:
+                stats = _VisitorStats(
+                    plays=[0] * len(self._visitors), last=[None] * len(self._visitors)
+                )
+                for day in self.days:
+                    for row in self.day_data(day).events:
+                        stats.plays[row.visitor] += 1
+                        last = stats.last[row.visitor]
+                        if last is None or (row.ms, row.event_key) > (last.ms, last.event_key):
+                            stats.last[row.visitor] = row
+                self._visitor_stats = stats
+            return self._visitor_stats
+
+    def _visitor_record(self, visitor: _Visitor, stats: _VisitorStats) -> dict[str, Any]:
+        last = stats.last[visitor.index]
+        assert last is not None
+        plays = stats.plays[visitor.index]
+        return {
+            "visitor_key": visitor.key,
+            "created_at": visitor.created_at,
+            "last_active_at": last.received_at,
+            "last_event_key": last.event_key,
+            "load_count": plays + visitor.extra_loads,
+            "play_count": plays,
+            "visitor_identity": visitor.identity,
+            "user_agent_details": visitor.user_agent,
+        }
+
+    def visitors(self) -> list[dict[str, Any]]:
+        """Visitors with at least one play in the data range (index order)."""
+        stats = self._stats()
+        return [self._visitor_record(v, stats) for v in self._visitors if stats.plays[v.index]]
+
+    def visitor(self, visitor_key: str) -> dict[str, Any] | None:
+        found = self._visitor_by_key.get(visitor_key)
+        if found is None:
+            return None
+        stats = self._stats()
+        return self._visitor_record(found, stats) if stats.plays[found.index] else None

@@ -1,0 +1,524 @@
+"""Deploy or update one environment of the Wistia pipeline: ``make deploy ENV=dev``.
+
+    python scripts/deploy.py --env dev [--dist dist] [--param Key=Value ...] [--json]
+
+Steps (each prints what it changed; a re-run with nothing changed changes nothing):
+
+1. stack ``wistia-<env>-bootstrap`` (include/infra/bootstrap.yaml): artifacts + MWAA buckets;
+2. uploads ``dist/`` (built by ``python -m wistia_pipeline.packaging.dist``): the artifacts
+   bucket gets the Lambda zip, the Glue zip and scripts and the state machine definition; the MWAA
+   bucket gets ``dags/`` (synced: DAG files deleted from the repo are deleted from the bucket),
+   ``plugins.zip``, ``requirements.txt`` and a generated ``startup.sh`` that exports the
+   environment's resource names for the DAG. An object is uploaded only when its sha256 differs
+   from the one stored with the bucket's current object;
+3. stack ``wistia-<env>`` (include/infra/pipeline.yaml), with the current object versions of
+   ``plugins.zip`` / ``requirements.txt`` / ``startup.sh``: CloudFormation updates the MWAA
+   environment (when ``CreateMwaaEnvironment=true``) only when one of them changed. Parameters
+   not given keep their previous value on updates;
+4. the ingestion Lambda's code (when its sha256 differs from the deployed code) and the state
+   machine's definition (when it differs from the deployed one).
+
+boto3 honours ``AWS_ENDPOINT_URL`` (the tests run this against moto server). Credentials come
+from the usual chain (GitHub OIDC role in CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from botocore.exceptions import ClientError, WaiterError
+
+REPO = Path(__file__).resolve().parents[1]
+INFRA = REPO / "include" / "infra"
+BOOTSTRAP_TEMPLATE = INFRA / "bootstrap.yaml"
+PIPELINE_TEMPLATE = INFRA / "pipeline.yaml"
+SHA_METADATA = "sha256"  # S3 user metadata key holding the uploaded file's sha256
+STARTUP_KEY = "startup.sh"
+MWAA_VERSION_PARAMS = {
+    "plugins.zip": "PluginsS3ObjectVersion",
+    "requirements.txt": "RequirementsS3ObjectVersion",
+    STARTUP_KEY: "StartupScriptS3ObjectVersion",
+}
+CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
+
+
+class DeployError(RuntimeError):
+    """The deployment cannot proceed (bad input or a failed stack operation)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing the deploy changed (``action``: created, updated, uploaded, deleted, ...)."""
+
+    target: str
+    action: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.action:>9}  {self.target}" + (f"  ({self.detail})" if self.detail else "")
+
+
+def stack_names(env: str) -> tuple[str, str]:
+    """(bootstrap stack, pipeline stack) of an environment."""
+    return f"wistia-{env}-bootstrap", f"wistia-{env}"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------- CloudFormation
+
+
+def describe_stack(cfn: Any, name: str) -> dict[str, Any] | None:
+    try:
+        return cfn.describe_stacks(StackName=name)["Stacks"][0]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+
+
+def stack_outputs(cfn: Any, name: str) -> dict[str, str]:
+    """Outputs of stack ``name``; raises DeployError when the stack does not exist."""
+    stack = describe_stack(cfn, name)
+    if stack is None:
+        raise DeployError(f"stack {name} does not exist (run `make deploy ENV=...` first)")
+    return {out["OutputKey"]: out["OutputValue"] for out in stack.get("Outputs", [])}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that accepts CloudFormation short-form tags (!Ref, !Sub, ...)."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node, deep=True)}
+    return {suffix: loader.construct_mapping(node, deep=True)}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def template_parameters(body: str) -> dict[str, str | None]:
+    """Parameter name -> default (as a string, None without a default) of a template."""
+    declared = yaml.load(body, Loader=_CfnLoader).get("Parameters", {})  # noqa: S506 (safe loader)
+    return {
+        name: None if "Default" not in spec else str(spec["Default"])
+        for name, spec in declared.items()
+    }
+
+
+def planned_parameters(cfn: Any, name: str, template: Path, params: Mapping[str, str]) -> dict:
+    """The values stack ``name`` will have: template defaults, then its current values, then
+    ``params``."""
+    planned = {k: v for k, v in template_parameters(template.read_text()).items() if v is not None}
+    current = describe_stack(cfn, name)
+    if current is not None:
+        planned |= {p["ParameterKey"]: p.get("ParameterValue", "") for p in current["Parameters"]}
+    return planned | dict(params)
+
+
+def _wait(cfn: Any, waiter: str, name: str, delay: int) -> None:
+    try:
+        cfn.get_waiter(waiter).wait(
+            StackName=name, WaiterConfig={"Delay": delay, "MaxAttempts": max(1, 5400 // delay)}
+        )
+    except WaiterError as exc:
+        events = cfn.describe_stack_events(StackName=name).get("StackEvents", [])
+        failed = [
+            f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
+            for e in events
+            if e.get("ResourceStatus", "").endswith("FAILED")
+        ]
+        raise DeployError(f"stack {name}: {waiter} failed: {exc}; {failed[:5]}") from exc
+
+
+def deploy_stack(
+    cfn: Any, name: str, template: Path, params: Mapping[str, str], delay: int = 5
+) -> Change | None:
+    """Create or update stack ``name``; None when template and parameters are unchanged.
+
+    On update, declared parameters missing from ``params`` keep their previous value.
+    """
+    body = template.read_text(encoding="utf-8")
+    declared = template_parameters(body)
+    unknown = set(params) - set(declared)
+    if unknown:
+        raise DeployError(f"{template.name} has no parameter(s) {sorted(unknown)}")
+    current = describe_stack(cfn, name)
+    if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
+        raise DeployError(f"stack {name} is ROLLBACK_COMPLETE: delete it, then deploy again")
+    if current is None:
+        cfn.create_stack(
+            StackName=name,
+            TemplateBody=body,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+            Capabilities=CAPABILITIES,
+            Tags=[{"Key": "project", "Value": "wistia-pipeline"}],
+        )
+        _wait(cfn, "stack_create_complete", name, delay)
+        return Change(f"stack {name}", "created")
+    previous = {p["ParameterKey"]: p.get("ParameterValue", "") for p in current["Parameters"]}
+    merged = {key: params.get(key, previous.get(key)) for key in declared}
+    old_body = cfn.get_template(StackName=name)["TemplateBody"]
+    same_params = all(
+        previous.get(key) == value for key, value in merged.items() if value is not None
+    )
+    if old_body == body and same_params:
+        return None
+    # Values equal to the template default are left out (CloudFormation applies the default);
+    # the others are sent explicitly, which keeps previous values like UsePreviousValue does
+    # (no NoEcho parameters here) and also works on moto, which resolves UsePreviousValue
+    # only for parameters passed explicitly before.
+    update_params = [
+        {"ParameterKey": k, "ParameterValue": v}
+        for k, v in merged.items()
+        if v is not None and (k in params or v != declared[k])
+    ]
+    try:
+        cfn.update_stack(
+            StackName=name, TemplateBody=body, Parameters=update_params, Capabilities=CAPABILITIES
+        )
+    except ClientError as exc:
+        if "No updates are to be performed" in str(exc):
+            return None
+        raise
+    _wait(cfn, "stack_update_complete", name, delay)
+    changed = sorted(k for k, v in merged.items() if v is not None and previous.get(k) != v)
+    detail = "template" if old_body != body else ""
+    if changed:
+        detail = ", ".join(filter(None, [detail, "parameters " + ", ".join(changed)]))
+    return Change(f"stack {name}", "updated", detail)
+
+
+# --------------------------------------------------------------------------- S3
+
+
+def ensure_versioning(s3: Any, bucket: str) -> Change | None:
+    """MWAA needs object versions: enable versioning if the bucket has it off."""
+    if s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled":
+        return None
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return Change(f"s3://{bucket}", "fixed", "versioning was off; enabled (MWAA requires it)")
+
+
+def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def put_if_changed(s3: Any, bucket: str, key: str, data: bytes) -> tuple[Change | None, str | None]:
+    """Upload ``data`` unless the current object has the same sha256; (change, version id)."""
+    digest = _sha256(data)
+    head = _head(s3, bucket, key)
+    if head is not None and head.get("Metadata", {}).get(SHA_METADATA) == digest:
+        return None, head.get("VersionId")
+    response = s3.put_object(Bucket=bucket, Key=key, Body=data, Metadata={SHA_METADATA: digest})
+    action = "uploaded" if head is None else "replaced"
+    return Change(f"s3://{bucket}/{key}", action, f"sha256 {digest[:12]}"), response.get(
+        "VersionId"
+    )
+
+
+def list_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(obj["Key"] for obj in page.get("Contents", []))
+    return keys
+
+
+def sync_prefix(
+    s3: Any, bucket: str, prefix: str, files: Mapping[str, Path]
+) -> tuple[list[Change], dict[str, str | None]]:
+    """Make ``prefix`` hold exactly ``files`` (key -> path): upload changed, delete extra keys."""
+    changes: list[Change] = []
+    versions: dict[str, str | None] = {}
+    for key, path in sorted(files.items()):
+        if not key.startswith(prefix):
+            raise DeployError(f"{key} is outside {prefix!r}")
+        change, version = put_if_changed(s3, bucket, key, path.read_bytes())
+        versions[key] = version
+        if change:
+            changes.append(change)
+    if prefix:  # deletion only inside a prefix this deploy owns (dags/)
+        for key in sorted(set(list_keys(s3, bucket, prefix)) - set(files)):
+            s3.delete_object(Bucket=bucket, Key=key)
+            changes.append(Change(f"s3://{bucket}/{key}", "deleted", "no longer in the repo"))
+    return changes, versions
+
+
+# --------------------------------------------------------------------------- names
+
+
+def resource_names(env: str, account: str, region: str) -> dict[str, str]:
+    """The names pipeline.yaml gives an environment's resources (checked against its outputs)."""
+    return {
+        "LakeUri": f"s3://wistia-{env}-lake-{account}-{region}",
+        "IngestFunctionName": f"wistia-{env}-ingest",
+        "SilverJobName": f"wistia-{env}-silver",
+        "GoldJobName": f"wistia-{env}-gold",
+        "StateTableName": f"wistia-{env}-state",
+        "AthenaWorkGroupName": f"wistia-{env}",
+    }
+
+
+def airflow_environment(
+    names: Mapping[str, str], glue_database: str, pii_secret_id: str, lookback_days: str
+) -> dict[str, str]:
+    """Environment variables the DAG's aws target reads (see wistia_pipeline.pipeline)."""
+    from wistia_pipeline.pipeline import RESOURCE_SETTINGS
+
+    return {
+        "WISTIA_TARGET": "aws",
+        "WISTIA_LAKE_URI": names["LakeUri"],
+        "WISTIA_STATE_TABLE": names["StateTableName"],
+        "WISTIA_PII_SECRET_ID": pii_secret_id,
+        "WISTIA_LOOKBACK_DAYS": lookback_days,
+        RESOURCE_SETTINGS["lambda_function"].env: names["IngestFunctionName"],
+        RESOURCE_SETTINGS["silver_job"].env: names["SilverJobName"],
+        RESOURCE_SETTINGS["gold_job"].env: names["GoldJobName"],
+        RESOURCE_SETTINGS["athena_database"].env: glue_database,
+        RESOURCE_SETTINGS["athena_workgroup"].env: names["AthenaWorkGroupName"],
+    }
+
+
+def render_startup_script(env: str, variables: Mapping[str, str]) -> bytes:
+    """MWAA startup script exporting ``variables`` (names only; never secret values)."""
+    lines = [
+        "#!/bin/sh",
+        f"# Generated by scripts/deploy.py for environment {env}; MWAA runs it before Airflow.",
+        "# Resource names only: secrets stay in Secrets Manager.",
+    ]
+    for key, value in sorted(variables.items()):
+        if "'" in value:
+            raise DeployError(f"{key} value contains a quote: {value!r}")
+        lines.append(f"export {key}='{value}'")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def render_definition(template: str, substitutions: Mapping[str, str]) -> str:
+    """The ASL with ``${Name}`` placeholders replaced, as CloudFormation DefinitionSubstitutions."""
+    text = template
+    for key, value in substitutions.items():
+        text = text.replace("${" + key + "}", value)
+    unknown = sorted(set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text)))
+    if unknown:
+        raise DeployError(
+            f"state machine definition has placeholders without a value: {unknown} "
+            "(add them to DefinitionSubstitutions in pipeline.yaml and to deploy.py)"
+        )
+    return text
+
+
+# --------------------------------------------------------------------------- deploy
+
+
+@dataclass
+class Deployment:
+    env: str
+    dist_root: Path
+    params: dict[str, str]
+    session: Any
+    wait_delay: int = 5
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service)
+
+    def run(self) -> list[Change]:
+        from wistia_pipeline.packaging.dist import STATE_MACHINE_KEY, Dist
+
+        dist = Dist(self.dist_root)
+        if not (self.dist_root / "manifest.json").is_file():
+            raise DeployError(f"{self.dist_root} has no manifest.json: run `make package` first")
+        self._check_mwaa_params()
+        cfn, s3 = self.client("cloudformation"), self.client("s3")
+        account = self.client("sts").get_caller_identity()["Account"]
+        region = self.session.region_name
+        bootstrap_name, pipeline_name = stack_names(self.env)
+        changes: list[Change] = []
+
+        def note(change: Change | None) -> None:
+            if change is not None:
+                changes.append(change)
+                print(change, flush=True)
+
+        note(
+            deploy_stack(
+                cfn, bootstrap_name, BOOTSTRAP_TEMPLATE, {"EnvName": self.env}, self.wait_delay
+            )
+        )
+        boot = stack_outputs(cfn, bootstrap_name)
+        artifacts, mwaa_bucket = boot["ArtifactsBucketName"], boot["MwaaBucketName"]
+        for bucket in (artifacts, mwaa_bucket):
+            note(ensure_versioning(s3, bucket))
+
+        art_changes, _ = sync_prefix(s3, artifacts, "", dist.artifact_objects())
+        for change in art_changes:
+            note(change)
+
+        mwaa_files = dist.mwaa_objects()
+        dag_files = {k: p for k, p in mwaa_files.items() if k.startswith("dags/")}
+        dag_changes, _ = sync_prefix(s3, mwaa_bucket, "dags/", dag_files)
+        for change in dag_changes:
+            note(change)
+        versions: dict[str, str | None] = {}
+        for key in ("plugins.zip", "requirements.txt"):
+            change, versions[key] = put_if_changed(
+                s3, mwaa_bucket, key, mwaa_files[key].read_bytes()
+            )
+            note(change)
+        names = resource_names(self.env, account, region)
+        planned = planned_parameters(cfn, pipeline_name, PIPELINE_TEMPLATE, self.params)
+        pii_secret = f"wistia/{self.env}/pii-hash-key"
+        variables = airflow_environment(
+            names, planned["GlueDatabaseName"], pii_secret, planned["LookbackDays"]
+        )
+        startup = render_startup_script(self.env, variables)
+        change, versions[STARTUP_KEY] = put_if_changed(s3, mwaa_bucket, STARTUP_KEY, startup)
+        note(change)
+
+        params = {
+            "EnvName": self.env,
+            "ArtifactsBucketName": artifacts,
+            "MwaaBucketName": mwaa_bucket,
+            "AccessLogsBucketName": boot["AccessLogsBucketName"],
+            **{MWAA_VERSION_PARAMS[k]: v for k, v in versions.items() if v},
+            **self.params,
+        }
+        note(deploy_stack(cfn, pipeline_name, PIPELINE_TEMPLATE, params, self.wait_delay))
+        outputs = stack_outputs(cfn, pipeline_name)
+        for key, expected in names.items():
+            if outputs.get(key) != expected:
+                raise DeployError(
+                    f"stack output {key}={outputs.get(key)!r}, expected {expected!r}: "
+                    "resource_names() and pipeline.yaml disagree"
+                )
+        note(self._update_lambda(outputs["IngestFunctionName"], artifacts, dist))
+        definition = render_definition(
+            (dist.root / STATE_MACHINE_KEY).read_text(encoding="utf-8"),
+            self._substitutions(outputs),
+        )
+        note(self._update_state_machine(outputs["StateMachineArn"], definition))
+        return changes
+
+    def _check_mwaa_params(self) -> None:
+        if self.params.get("CreateMwaaEnvironment") == "true":
+            missing = [k for k in ("MwaaVpcId", "MwaaSubnetIds") if not self.params.get(k)]
+            if missing:
+                raise DeployError(f"CreateMwaaEnvironment=true needs --param for {missing}")
+
+    def _update_lambda(self, function: str, bucket: str, dist: Any) -> Change | None:
+        from wistia_pipeline.packaging.dist import LAMBDA_ZIP_KEY
+
+        data = (dist.root / LAMBDA_ZIP_KEY).read_bytes()
+        local = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        lam = self.client("lambda")
+        deployed = lam.get_function_configuration(FunctionName=function)["CodeSha256"]
+        if deployed == local:
+            return None
+        version = s3_version(self.client("s3"), bucket, LAMBDA_ZIP_KEY)
+        kwargs = {"S3ObjectVersion": version} if version else {}
+        lam.update_function_code(
+            FunctionName=function, S3Bucket=bucket, S3Key=LAMBDA_ZIP_KEY, **kwargs
+        )
+        lam.get_waiter("function_updated_v2").wait(
+            FunctionName=function, WaiterConfig={"Delay": self.wait_delay, "MaxAttempts": 120}
+        )
+        return Change(f"lambda {function}", "updated", f"code sha256 {local[:12]}")
+
+    def _substitutions(self, outputs: Mapping[str, str]) -> dict[str, str]:
+        """CloudFormation's DefinitionSubstitutions of pipeline.yaml, from the deployed stack."""
+        cfn = self.client("cloudformation")
+        parameters = planned_parameters(cfn, stack_names(self.env)[1], PIPELINE_TEMPLATE, {})
+        lam = self.client("lambda")
+        arn = lam.get_function_configuration(FunctionName=outputs["IngestFunctionName"])[
+            "FunctionArn"
+        ]
+        return {
+            "IngestFunctionArn": arn,
+            "SilverJobName": outputs["SilverJobName"],
+            "GoldJobName": outputs["GoldJobName"],
+            "AthenaWorkGroup": outputs["AthenaWorkGroupName"],
+            "GlueDatabase": outputs["GlueDatabaseName"],
+            "LakeUri": outputs["LakeUri"],
+            "StateTableName": outputs["StateTableName"],
+            "LookbackDays": parameters["LookbackDays"],
+        }
+
+    def _update_state_machine(self, arn: str, definition: str) -> Change | None:
+        sfn = self.client("stepfunctions")
+        deployed = sfn.describe_state_machine(stateMachineArn=arn).get("definition") or "{}"
+        try:
+            same = json.loads(deployed) == json.loads(definition)
+        except ValueError:
+            same = False
+        if same:
+            return None
+        sfn.update_state_machine(stateMachineArn=arn, definition=definition)
+        return Change(f"state machine {arn.rsplit(':', 1)[-1]}", "updated", "definition")
+
+
+def s3_version(s3: Any, bucket: str, key: str) -> str | None:
+    head = _head(s3, bucket, key)
+    return head.get("VersionId") if head else None
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise DeployError(f"--param expects Key=Value, got {pair!r}")
+        params[key] = value
+    return params
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Deploy/update a Wistia pipeline environment.")
+    parser.add_argument("--env", required=True, help="environment name, e.g. dev or prod")
+    parser.add_argument("--region", default=None, help="AWS region (default: the session's)")
+    parser.add_argument("--dist", type=Path, default=REPO / "dist", help="built dist/ directory")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="pipeline.yaml parameter, e.g. CreateMwaaEnvironment=true (repeatable)",
+    )
+    parser.add_argument("--json", action="store_true", help="also print the changes as JSON")
+    args = parser.parse_args(argv)
+    session = boto3.session.Session(region_name=args.region)
+    if not session.region_name:
+        parser.error("no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
+    try:
+        deployment = Deployment(args.env, args.dist, parse_params(args.param), session)
+        changes = deployment.run()
+    except (DeployError, ClientError) as exc:
+        print(f"deploy failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(changes)} change(s) in environment {args.env}" if changes else "no changes")
+    if args.json:
+        print(json.dumps([asdict(c) for c in changes]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""DAG integrity: wistia_daily parses on both targets with no network, DB or Variable access,
+has the same graph on both, and follows the project's policies."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wistia_pipeline import pipeline
+
+REPO = Path(__file__).resolve().parents[2]
+PROBE = Path(__file__).with_name("parse_probe.py")
+EXPECTED_TASKS = [s.task_id for s in pipeline.STEPS] + [pipeline.MARK_FAILED.task_id]
+
+
+def probe(dags_folder: Path, tmp_path: Path, **env: str) -> dict:
+    run_env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        **env,
+    }
+    # No endpoint to reach even if something tried: the guards must be what stops it.
+    run_env.pop("AWS_ENDPOINT_URL", None)
+    proc = subprocess.run(
+        [sys.executable, str(PROBE), str(dags_folder)],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("PROBE "))
+    return json.loads(line[len("PROBE ") :])
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    out = {}
+    for target in ("local", "aws"):
+        tmp = tmp_path_factory.mktemp(f"parse-{target}")
+        out[target] = probe(REPO / "dags", tmp, WISTIA_TARGET=target)
+    return out
+
+
+@pytest.mark.parametrize("target", ["local", "aws"])
+def test_parses_without_io(parsed: dict, target: str) -> None:
+    result = parsed[target]
+    assert result["import_errors"] == {}
+    assert result["violations"] == []
+    assert list(result["dags"]) == [pipeline.DAG_ID]
+
+
+def test_same_graph_on_both_targets(parsed: dict) -> None:
+    local = parsed["local"]["dags"][pipeline.DAG_ID]["tasks"]
+    aws = parsed["aws"]["dags"][pipeline.DAG_ID]["tasks"]
+    assert local == aws
+    assert sorted(local) == sorted(EXPECTED_TASKS)
+
+
+def test_graph_shape(parsed: dict) -> None:
+    tasks = parsed["local"]["dags"][pipeline.DAG_ID]["tasks"]
+    chain = [s.task_id for s in pipeline.STEPS]
+    for upstream, downstream in zip(chain, chain[1:], strict=False):
+        assert tasks[downstream]["upstream"] == [upstream]
+    teardown = tasks[pipeline.MARK_FAILED.task_id]
+    assert teardown["is_teardown"] is True
+    assert tasks[pipeline.CLAIM.task_id]["is_setup"] is True
+    assert set(teardown["upstream"]) == {pipeline.CLAIM.task_id, pipeline.PUBLISH.task_id}
+    assert teardown["trigger_rule"] == "all_done_setup_success"
+    # Gold tables are Assets, emitted when the day is published.
+    assert tasks["publish"]["outlets"] == [f"wistia.gold.{t}" for t in pipeline.GOLD_TABLES]
+
+
+def test_policies(parsed: dict) -> None:
+    dag = parsed["aws"]["dags"][pipeline.DAG_ID]
+    assert "wistia" in dag["tags"]
+    assert dag["doc_md"] is True
+    assert dag["catchup"] is True
+    assert dag["max_active_runs"] == 1
+    assert dag["timetable"] == "CronDataIntervalTimetable"
+    assert dag["params"] == ["lookback_days", "streams"]
+    for task_id, task in dag["tasks"].items():
+        assert task["owner"] not in ("", "airflow"), task_id
+        assert task["retries"] >= 1, task_id
+        assert task["retry_exponential_backoff"], task_id
+        assert task["has_failure_callback"], task_id
+        assert task["doc"], task_id
+
+
+def test_guards_catch_parse_time_access(tmp_path: Path) -> None:
+    """Negative control: a DAG file that reads a Variable / opens a socket at parse time."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "bad_variable.py").write_text(
+        "from airflow.sdk import DAG, Variable\n"
+        "name = Variable.get('WISTIA_LAMBDA_FUNCTION')\n"
+        "dag = DAG(dag_id='bad_variable', schedule=None)\n"
+    )
+    (folder / "bad_network.py").write_text(
+        "import urllib.request\n"
+        "from airflow.sdk import DAG\n"
+        "urllib.request.urlopen('http://127.0.0.1:9/')\n"
+        "dag = DAG(dag_id='bad_network', schedule=None)\n"
+    )
+    result = probe(folder, tmp_path)
+    assert len(result["import_errors"]) == 2
+    assert "Variable.get" in result["violations"]
+    assert "network connect" in result["violations"]
+    assert result["dags"] == {}

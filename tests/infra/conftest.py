@@ -1,0 +1,75 @@
+"""Fixtures for the deployment tests: a moto server that can create the whole stack, and one
+built ``dist/`` per session.
+
+The shared ``moto_server`` fixture runs plain ``moto.server``, whose CloudFormation skips
+secrets, Glue jobs/database and the Athena workgroup; here the same server is started through
+``tests/infra/moto_cfn_extras.py`` (moto plus those four resource types), so a stack deployed by
+``scripts/deploy.py`` creates everything the pipeline uses.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _root_conftest():
+    """tests/conftest.py as a module (its helpers; pytest's own 'conftest' name is ambiguous)."""
+    spec = importlib.util.spec_from_file_location(
+        "wistia_root_conftest", REPO / "tests" / "conftest.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_root = _root_conftest()
+MotoServer = _root.MotoServer
+
+
+@pytest.fixture(scope="session")
+def cfn_moto() -> Iterator[MotoServer]:
+    """moto server with CloudFormation support for every resource type of include/infra."""
+    port = _root.free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("moto_cfn_extras.py")),
+         "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, "MOTO_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    server = MotoServer(port, proc)
+    try:
+        _root.wait_http(f"{server.url}/moto-api/", proc=proc)
+        yield server
+    finally:
+        _root.stop(proc)
+
+
+@pytest.fixture
+def cfn_aws(cfn_moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """boto3 pointed at ``cfn_moto`` from a clean state (docker-less Lambda: echoes payloads)."""
+    cfn_moto.reset()
+    cfn_moto.configure({"lambda": {"use_docker": False}})
+    monkeypatch.setenv("AWS_ENDPOINT_URL", cfn_moto.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return cfn_moto
+
+
+@pytest.fixture(scope="session")
+def built_dist(tmp_path_factory: pytest.TempPathFactory):
+    """``python -m wistia_pipeline.packaging.dist`` output, built once per session."""
+    from wistia_pipeline.packaging.dist import build_dist
+
+    return build_dist(tmp_path_factory.mktemp("dist") / "dist")

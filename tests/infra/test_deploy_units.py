@@ -1,0 +1,58 @@
+"""Pure helpers of scripts/deploy.py (the moto end-to-end tests cover the AWS calls)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("deploy_script", REPO / "scripts" / "deploy.py")
+deploy = importlib.util.module_from_spec(_spec)
+sys.modules["deploy_script"] = deploy  # dataclasses look their module up
+_spec.loader.exec_module(deploy)
+
+
+def test_template_parameters_reads_defaults_through_cfn_tags() -> None:
+    params = deploy.template_parameters(deploy.PIPELINE_TEMPLATE.read_text())
+    assert params["EnvName"] is None
+    assert params["GlueWorkerType"] == "G.1X"
+    assert params["GlueNumberOfWorkers"] == "2"
+    assert params["CreateMwaaEnvironment"] == "false"
+    assert params["MwaaSubnetIds"] == ""
+    boot = deploy.template_parameters(deploy.BOOTSTRAP_TEMPLATE.read_text())
+    assert set(boot) == {"EnvName", "NoncurrentVersionDays"}
+
+
+def test_render_definition_substitutes_and_rejects_leftovers() -> None:
+    text = '{"a": "${IngestFunctionArn}", "b": "${SilverJobName}", "c": "$.x"}'
+    out = deploy.render_definition(text, {"IngestFunctionArn": "arn:1", "SilverJobName": "s"})
+    assert out == '{"a": "arn:1", "b": "s", "c": "$.x"}'
+    with pytest.raises(deploy.DeployError, match="SilverJobName"):
+        deploy.render_definition(text, {"IngestFunctionArn": "arn:1"})
+
+
+def test_startup_script_exports_names_only() -> None:
+    names = deploy.resource_names("dev", "111122223333", "eu-west-1")
+    env = deploy.airflow_environment(names, "wistia", "wistia/dev/pii-hash-key", "3")
+    script = deploy.render_startup_script("dev", env).decode()
+    assert script.startswith("#!/bin/sh\n")
+    assert "export WISTIA_TARGET='aws'" in script
+    assert "export WISTIA_LAKE_URI='s3://wistia-dev-lake-111122223333-eu-west-1'" in script
+    assert "export WISTIA_LAMBDA_FUNCTION='wistia-dev-ingest'" in script
+    assert "export WISTIA_ATHENA_WORKGROUP='wistia-dev'" in script
+    assert "export WISTIA_LOOKBACK_DAYS='3'" in script
+    with pytest.raises(deploy.DeployError, match="quote"):
+        deploy.render_startup_script("dev", {"X": "it's"})
+
+
+def test_parse_params() -> None:
+    assert deploy.parse_params(["A=1", "B=x=y", "C="]) == {"A": "1", "B": "x=y", "C": ""}
+    with pytest.raises(deploy.DeployError):
+        deploy.parse_params(["novalue"])
+
+
+def test_stack_names() -> None:
+    assert deploy.stack_names("prod") == ("wistia-prod-bootstrap", "wistia-prod")

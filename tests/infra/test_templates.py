@@ -1,0 +1,239 @@
+"""The CloudFormation templates: linters (cfn-lint, checkov) and the properties issue 5 asks for."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cfnlint.decode import decode_str
+
+from wistia_pipeline.state.dynamodb import ATTRIBUTE_DEFINITIONS, KEY_SCHEMA
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "include" / "infra"
+TEMPLATES = sorted(INFRA.glob("*.yaml"))
+CHECKOV = "checkov==3.3.30"  # conflicts with the project's boto3 pin: run in its own tool env
+
+
+def load(name: str) -> dict:
+    template, errors = decode_str((INFRA / name).read_text())
+    assert not errors, errors
+    return template
+
+
+def resources(template: dict, rtype: str) -> dict[str, dict]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == rtype}
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> dict:
+    return load("pipeline.yaml")
+
+
+@pytest.fixture(scope="module")
+def bootstrap() -> dict:
+    return load("bootstrap.yaml")
+
+
+def test_templates_exist() -> None:
+    assert [t.name for t in TEMPLATES] == ["bootstrap.yaml", "pipeline.yaml"]
+
+
+def test_cfn_lint_clean() -> None:
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), *map(str, TEMPLATES)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_checkov_clean(tmp_path: Path) -> None:
+    uv = shutil.which("uv") or str(REPO / ".tools" / "bin" / "uv")
+    report = tmp_path / "checkov"
+    proc = subprocess.run(
+        [uv, "tool", "run", "--from", CHECKOV, "checkov", "-d", str(INFRA),
+         "--framework", "cloudformation", "--skip-download",
+         "-o", "json", "--output-file-path", str(report)],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+    )  # fmt: skip
+    results = json.loads((report / "results_json.json").read_text())
+    results = results if isinstance(results, list) else [results]
+    failed = [
+        (c["check_id"], c["resource"], c["file_path"])
+        for r in results
+        for c in r["results"]["failed_checks"]
+    ]
+    passed = sum(r["summary"]["passed"] for r in results)
+    assert not failed, failed
+    assert passed > 50, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    skipped = sum(r["summary"]["skipped"] for r in results)
+    # every suppression is justified in the template
+    justified = 0
+    for path in TEMPLATES:
+        for name, res in load(path.name)["Resources"].items():
+            for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                assert len(skip.get("comment", "")) > 10, (name, skip)
+                justified += 1
+    assert 0 < skipped <= justified
+
+
+def test_buckets_versioned_private_encrypted(pipeline: dict, bootstrap: dict) -> None:
+    buckets = {**resources(pipeline, "AWS::S3::Bucket"), **resources(bootstrap, "AWS::S3::Bucket")}
+    assert set(buckets) >= {"LakeBucket", "MwaaBucket", "ArtifactsBucket", "AthenaResultsBucket"}
+    for name, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}, name
+        assert all(props["PublicAccessBlockConfiguration"].values()), name
+        assert len(props["PublicAccessBlockConfiguration"]) == 4, name
+        rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms"), name
+    # MWAA's bucket must be named airflow-*
+    assert bootstrap["Resources"]["MwaaBucket"]["Properties"]["BucketName"]["Fn::Sub"].startswith(
+        "airflow-"
+    )
+
+
+def test_bronze_lifecycle(pipeline: dict) -> None:
+    rules = pipeline["Resources"]["LakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    bronze = [r for r in rules if r.get("Prefix") == "bronze/"]
+    assert len(bronze) == 1
+    assert bronze[0]["Transitions"][0]["StorageClass"] == "STANDARD_IA"
+    assert bronze[0]["ExpirationInDays"] == {"Ref": "BronzeExpirationDays"}
+
+
+def test_state_table_matches_the_store(pipeline: dict) -> None:
+    props = pipeline["Resources"]["StateTable"]["Properties"]
+    assert props["KeySchema"] == KEY_SCHEMA
+    assert sorted(props["AttributeDefinitions"], key=str) == sorted(ATTRIBUTE_DEFINITIONS, key=str)
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_secrets_have_no_values(pipeline: dict) -> None:
+    secrets = resources(pipeline, "AWS::SecretsManager::Secret")
+    assert set(secrets) == {"WistiaTokenSecret", "PiiKeySecret"}
+    for secret in secrets.values():
+        assert not {"SecretString", "GenerateSecretString"} & set(secret["Properties"])
+
+
+def test_lambda(pipeline: dict) -> None:
+    props = pipeline["Resources"]["IngestFunction"]["Properties"]
+    assert props["Runtime"] == "python3.12"
+    assert props["Handler"] == "wistia_pipeline.lambda_handler.handler"
+    assert props["ReservedConcurrentExecutions"] == 1
+    assert props["Code"]["S3Key"] == {"Ref": "LambdaCodeKey"}
+    assert pipeline["Parameters"]["LambdaCodeKey"]["Default"] == "lambda/wistia_ingest.zip"
+    env = props["Environment"]["Variables"]
+    assert env["WISTIA_TARGET"] == "aws"
+    assert set(env) >= {"WISTIA_SECRET_ID", "WISTIA_LAKE_URI", "WISTIA_STATE_TABLE"}
+    assert env["WISTIA_LAKE_URI"]["Fn::Sub"].startswith("s3://")
+
+
+def test_glue_jobs(pipeline: dict) -> None:
+    jobs = resources(pipeline, "AWS::Glue::Job")
+    assert set(jobs) == {"SilverJob", "GoldJob"}
+    for name, job in jobs.items():
+        props = job["Properties"]
+        assert props["GlueVersion"] == "5.0"
+        assert props["WorkerType"] == {"Ref": "GlueWorkerType"}
+        assert props["NumberOfWorkers"] == {"Ref": "GlueNumberOfWorkers"}
+        assert props["Timeout"] == {"Ref": "GlueTimeoutMinutes"}
+        args = props["DefaultArguments"]
+        assert args["--job-bookmark-option"] == "job-bookmark-disable"
+        assert args["--extra-py-files"]["Fn::Sub"].endswith("/glue/wistia_pipeline.zip")
+        assert {"--lake_uri", "--pii_secret_id"} <= set(args)
+        script = props["Command"]["ScriptLocation"]["Fn::Sub"]
+        assert script.endswith(f"/glue_scripts/wistia_{name[:-3].lower()}.py")
+        assert (REPO / "glue_scripts" / script.rsplit("/", 1)[-1]).is_file()
+
+
+def test_athena_and_catalog(pipeline: dict) -> None:
+    wg = pipeline["Resources"]["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+    assert wg["BytesScannedCutoffPerQuery"] == {"Ref": "AthenaBytesScannedCutoff"}
+    assert wg["EnforceWorkGroupConfiguration"] is True
+    assert "OutputLocation" in wg["ResultConfiguration"]
+    db = pipeline["Resources"]["GlueDatabase"]["Properties"]["DatabaseInput"]
+    assert db["Name"] == {"Ref": "GlueDatabaseName"}
+    assert pipeline["Parameters"]["GlueDatabaseName"]["Default"] == "wistia"
+
+
+def test_schedule_disabled_unless_step_functions_owns_it(pipeline: dict) -> None:
+    rule = pipeline["Resources"]["DailySchedule"]["Properties"]
+    assert rule["State"] == {"Fn::If": ["StepFunctionsSchedules", "ENABLED", "DISABLED"]}
+    assert pipeline["Parameters"]["ScheduleOwner"]["Default"] == "mwaa"
+    sm = pipeline["Resources"]["StateMachine"]["Properties"]
+    assert sm["DefinitionS3Location"]["Key"] == "stepfunctions/wistia_daily.asl.json"
+
+
+def test_mwaa_optional(pipeline: dict) -> None:
+    env = pipeline["Resources"]["MwaaEnvironment"]
+    assert env["Condition"] == "CreateMwaa"
+    assert pipeline["Parameters"]["CreateMwaaEnvironment"]["Default"] == "false"
+    props = env["Properties"]
+    assert props["AirflowVersion"] == "3.3.1"
+    assert props["PluginsS3Path"] == "plugins.zip"
+    assert props["RequirementsS3Path"] == "requirements.txt"
+    assert props["DagS3Path"] == "dags"
+    for key in ("PluginsS3ObjectVersion", "RequirementsS3ObjectVersion"):
+        assert "Fn::If" in props[key]
+    assert props["NetworkConfiguration"]["SubnetIds"] == {"Ref": "MwaaSubnetIds"}
+    options = props["AirflowConfigurationOptions"]
+    assert options["secrets.backend"].endswith("secrets_manager.SecretsManagerBackend")
+    kwargs = options["secrets.backend_kwargs"]["Fn::Sub"]
+    assert "connections_prefix" in kwargs and "variables_prefix" in kwargs
+    json.loads(kwargs.replace("${EnvName}", "x"))
+    # every MWAA-only resource carries the condition
+    for name in ("MwaaSecurityGroup", "MwaaSecurityGroupSelfIngress", "MwaaExecutionRole"):
+        assert pipeline["Resources"][name]["Condition"] == "CreateMwaa"
+
+
+def _statements(template: dict):
+    for name, res in template["Resources"].items():
+        docs = []
+        if res["Type"] == "AWS::IAM::Role":
+            docs = [p["PolicyDocument"] for p in res["Properties"].get("Policies", [])]
+        elif res["Type"] in (
+            "AWS::IAM::Policy",
+            "AWS::IAM::ManagedPolicy",
+            "AWS::S3::BucketPolicy",
+        ):
+            docs = [res["Properties"]["PolicyDocument"]]
+        for doc in docs:
+            for stmt in doc["Statement"]:
+                yield name, stmt
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("name", ["pipeline.yaml", "bootstrap.yaml"])
+def test_iam_least_privilege(name: str) -> None:
+    template = load(name)
+    seen = 0
+    for res, stmt in _statements(template):
+        seen += 1
+        if stmt["Effect"] != "Allow":
+            continue
+        actions = _as_list(stmt.get("Action", []))
+        assert "*" not in actions and not any(a.endswith(":*") for a in actions), (res, stmt)
+        if stmt.get("Resource") == "*":
+            # only actions without resource-level permissions, each named explicitly
+            assert all("*" not in a for a in actions), (res, stmt)
+    assert seen > 0
+    assert not resources(template, "AWS::IAM::User")
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_no_hard_coded_account_ids(path: Path) -> None:
+    assert not re.search(r"(?<![\d.])\d{12}(?![\d.])", path.read_text())

@@ -1,0 +1,149 @@
+"""Every data check runs on DuckDB over a documented-layout lake, passes on clean data and
+fails (with the right count) on data that has the defect it guards against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sql_lake import DAYS, END, RECON_TYPES, START, write_rows
+
+from wistia_pipeline.sql import (
+    CheckResult,
+    DataCheckFailed,
+    check_result_from_rows,
+    list_queries,
+    raise_for_failures,
+    run_checks_local,
+    run_query_local,
+)
+
+EXPECTED_CHECKS = {
+    "gold_days_present",
+    "gold_unique_dt_media",
+    "gold_play_rate_range",
+    "reconciliation_gap",
+    "silver_no_raw_pii",
+}
+
+
+def by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
+    return {r.check_name: r for r in results}
+
+
+def test_every_check_file_is_run_and_named_after_its_file(good_lake: Path) -> None:
+    assert set(list_queries("checks")) == EXPECTED_CHECKS
+    results = run_checks_local(str(good_lake), START, END)
+    assert [r.check_name for r in results] == list_queries("checks")
+
+
+def test_each_check_returns_exactly_one_row_with_the_contract_columns(good_lake: Path) -> None:
+    for name in list_queries("checks"):
+        columns, rows = run_query_local(
+            str(good_lake), f"checks/{name}", start_date=START, end_date=END, tolerance=0
+        )
+        assert columns == ["check_name", "failures", "detail"], name
+        assert len(rows) == 1, name
+        assert isinstance(rows[0][1], int), name
+
+
+def test_clean_lake_passes_every_check(good_lake: Path) -> None:
+    results = run_checks_local(str(good_lake), START, END)
+    assert all(r.passed for r in results), results
+    raise_for_failures(results)  # does not raise
+
+
+def test_bad_lake_fails_every_check_with_the_right_counts(bad_lake: Path) -> None:
+    results = by_name(run_checks_local(str(bad_lake), START, END))
+    assert not any(r.passed for r in results.values()), results
+
+    assert results["gold_days_present"].failures == 1
+    assert str(DAYS[1]) in results["gold_days_present"].detail
+
+    assert results["gold_unique_dt_media"].failures == 1
+    assert f"{DAYS[0]}/m1 x2" in results["gold_unique_dt_media"].detail
+
+    assert results["gold_play_rate_range"].failures == 1
+    assert f"{DAYS[2]}/m2" in results["gold_play_rate_range"].detail
+
+    assert results["reconciliation_gap"].failures == 1
+    assert f"{DAYS[2]}/m1: 10 vs 4" in results["reconciliation_gap"].detail
+
+    pii = results["silver_no_raw_pii"]
+    assert pii.failures == 3
+    assert "events.email_hash email-like: 1" in pii.detail
+    assert "events.ip_hash ipv4-like: 1" in pii.detail
+    assert "visitors.email_hash email-like: 1" in pii.detail
+    # the detail never repeats the raw values it found
+    assert "example.com" not in pii.detail and "203.0.113.7" not in pii.detail
+
+    with pytest.raises(DataCheckFailed, match="5 of 5 data checks failed") as info:
+        raise_for_failures(list(results.values()))
+    assert len(info.value.results) == 5
+
+
+def test_window_limits_the_checks(bad_lake: Path) -> None:
+    # Only the last day: the missing day and the day-0 duplicate / raw email are outside it.
+    results = by_name(run_checks_local(str(bad_lake), DAYS[2], DAYS[2]))
+    assert results["gold_days_present"].passed
+    assert results["gold_unique_dt_media"].passed
+    assert not results["gold_play_rate_range"].passed
+    assert not results["reconciliation_gap"].passed
+    assert results["silver_no_raw_pii"].failures == 2  # day-2 raw IP + the (unpartitioned) visitor
+
+
+def test_reconciliation_tolerance_is_a_share_of_play_count(good_lake: Path) -> None:
+    recon = good_lake / "gold" / "wistia" / "reconciliation" / "dt=2024-03-06"
+    for f in recon.glob("*.parquet"):
+        f.unlink()
+    # 21 events vs 20 plays: gap 1 = 5 % of play_count.
+    write_rows(
+        recon,
+        RECON_TYPES,
+        [{"media_id": "m1", "events_count": 21, "play_count": 20, "difference": 1}],
+    )
+    strict = by_name(run_checks_local(str(good_lake), START, END, tolerance=0.0))
+    assert strict["reconciliation_gap"].failures == 1
+    assert by_name(run_checks_local(str(good_lake), START, END, tolerance=0.05))[
+        "reconciliation_gap"
+    ].passed
+    assert not by_name(run_checks_local(str(good_lake), START, END, tolerance=0.04))[
+        "reconciliation_gap"
+    ].passed
+
+
+def test_nan_play_rate_and_rate_with_zero_loads_fail(good_lake: Path) -> None:
+    from sql_lake import FACT_TYPES
+
+    day = good_lake / "gold" / "wistia" / "fact_media_daily" / "dt=2024-03-05"
+    for f in day.glob("*.parquet"):
+        f.unlink()
+    write_rows(
+        day,
+        FACT_TYPES,
+        [
+            {"media_id": "m1", "loads": 5, "plays": 1, "play_rate": float("nan")},
+            {"media_id": "m2", "loads": 0, "plays": 0, "play_rate": 0.0},
+            {"media_id": "m3", "loads": 0, "plays": 0, "play_rate": None},
+        ],
+    )
+    result = by_name(run_checks_local(str(good_lake), START, END))["gold_play_rate_range"]
+    assert result.failures == 2
+    assert "zero loads" in result.detail
+
+
+def test_empty_lake_reports_failures_instead_of_crashing(tmp_path: Path) -> None:
+    results = by_name(run_checks_local(str(tmp_path / "no-lake-yet"), START, END))
+    assert results["gold_days_present"].failures == 3
+    assert {n for n, r in results.items() if r.passed} == EXPECTED_CHECKS - {"gold_days_present"}
+
+
+def test_malformed_check_output_is_rejected() -> None:
+    with pytest.raises(DataCheckFailed, match="expected exactly 1"):
+        check_result_from_rows("x", ["check_name", "failures", "detail"], [])
+    with pytest.raises(DataCheckFailed, match="columns"):
+        check_result_from_rows("x", ["name", "failures", "detail"], [("a", 0, "")])
+    with pytest.raises(DataCheckFailed, match="NULL"):
+        check_result_from_rows("x", ["check_name", "failures", "detail"], [("a", None, "")])
+    ok = check_result_from_rows("x", ["CHECK_NAME", "failures", "detail"], [("a", 0, None)])
+    assert ok == CheckResult("a", 0, "") and ok.passed
