@@ -56,11 +56,11 @@ simulator: env ## run the Wistia API simulator in the foreground
 	$(PY) -m wistia_simulator $(SIM_ARGS)
 
 package: env ## build dist/: Lambda zip, Glue extra-py-files zip, plugins.zip, bucket layout
-	$(PY) -m wistia_pipeline.packaging all
+	$(PY) -m wistia_pipeline.packaging.dist
 
 deploy: package ## deploy/update the stack and artifacts: make deploy ENV=dev
 	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<name>"; exit 2; }
-	$(PY) scripts/deploy.py --env $(ENV)
+	$(PY) scripts/deploy.py --env $(ENV) $(DEPLOY_ARGS)
 
 smoke: env ## smoke-test a deployed environment: make smoke ENV=dev
 	@test -n "$(ENV)" || { echo "usage: make smoke ENV=<name>"; exit 2; }

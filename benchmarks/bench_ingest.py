@@ -6,10 +6,14 @@ limit, ingests one day (lookback 0, all streams) into a temporary local lake, an
 
 - requests made (the simulator's own count) vs the design minimum, and the client's retries;
 - achieved request rate vs the limit (goal: >= 90 %);
-- wall time;
+- wall time, split into the request phase and the bronze writing that follows it;
 - the same day fetched by a naive sequential client (the same endpoints and requests, one at a
   time, no threads), capped at ``--naive-cap-s``; when capped, its full time is projected from
   its measured request rate and the JSON says so.
+
+``--workers`` defaults to 16: under this load a request takes ~0.2-0.3 s end to end (100 ms
+simulated latency plus both processes sharing the CPU), so 8 workers carry only ~35 requests/s,
+below the ~45/s limit used here (the production default of 8 is ample for Wistia's 10/s).
 
 The logical date is the first day from ``--search-from`` whose event count is at least
 ``--min-events`` (the simulator draws each day's count around ``--events-per-day``).
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import secrets
 import socket
 import subprocess
 import sys
@@ -40,7 +45,7 @@ from wistia_pipeline.ingest import (
 )
 from wistia_simulator.dataset import Dataset, DatasetConfig
 
-TOKEN = "bench-token-not-a-secret"
+TOKEN = secrets.token_hex(12)  # a throwaway credential shared with the simulator child
 
 
 def _free_port() -> int:
@@ -159,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-events", type=int, default=50_000)
     parser.add_argument("--visitor-count", type=int, default=20_000)
     parser.add_argument("--latency-ms", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--target-seconds", type=float, default=60.0)
     parser.add_argument("--naive-cap-s", type=float, default=45.0)
     parser.add_argument("--search-from", type=date.fromisoformat, default=date(2026, 3, 1))
@@ -203,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         proc.wait(timeout=10)
 
     made = counts["total"]
-    achieved = made / wall * 60
+    fetch_s = summary["fetch_s"]
+    achieved = made / fetch_s * 60
     naive_rate = naive["requests_made"] / naive["wall_time_s"] * 60 if naive["wall_time_s"] else 0
     naive_projected = minimum_total / naive_rate * 60 if naive_rate else None
     naive.update(
@@ -216,20 +222,19 @@ def main(argv: list[str] | None = None) -> int:
             else "ran to completion"
         ),
     )
+    per_day = {d.isoformat(): n for d, n in zip(event_days, events_per_day, strict=True)}
     result = {
         "config": {
             "logical_date": day.isoformat(),
             "lookback_days": 0,
             "media_count": args.media_count,
             "events_on_day": events_per_day[1],
-            "events_per_request_day": dict(
-                zip([d.isoformat() for d in event_days], events_per_day, strict=True)
-            ),
+            "events_per_request_day": per_day,
             "visitors": n_visitors,
             "latency_ms": args.latency_ms,
             "workers": args.workers,
             "rate_limit_per_minute": rate_limit,
-        },  # fmt: skip
+        },
         "requests_made": made,
         "requests_minimum": minimum_total,
         "requests_minimum_by_stream": minimum,
@@ -238,8 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         "beyond_minimum_are_all_retries": made - minimum_total == retries,
         "status_counts": counts["by_status"],
         "wall_time_s": round(wall, 2),
+        "fetch_s": fetch_s,
+        "bronze_write_s": summary["write_s"],
         "achieved_rate_per_minute": round(achieved, 1),
+        "achieved_rate_basis": "requests / fetch_s (the request phase; bronze writing follows it)",
         "achieved_vs_limit": round(achieved / rate_limit, 3),
+        "achieved_vs_limit_over_wall_time": round(made / wall * 60 / rate_limit, 3),
         "goal_rate_met": achieved / rate_limit >= 0.9,
         "records": {n: s["records"] for n, s in summary["streams"].items()},
         "naive_sequential": naive,

@@ -72,7 +72,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     hasher = PiiHasher(resolve_pii_key(args["pii_secret_id"]))
     spark = lake_io.spark_session("wistia-silver")
-    spark.conf.set("spark.sql.redaction.string.regex", hasher.redaction_regex())
     storage = open_storage(lake)
 
     # 1. parse + check every stream that has complete bronze runs in the window

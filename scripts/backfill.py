@@ -47,7 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = load_settings()
-    home = args.airflow_home or Path(os.environ.get("AIRFLOW_HOME") or settings.state_dir / "airflow")
+    home = args.airflow_home or Path(
+        os.environ.get("AIRFLOW_HOME") or settings.state_dir / "airflow"
+    )
     # Airflow reads its configuration when first imported: set the environment before that.
     os.environ.update(local_runner.airflow_env(home.resolve()))
     local_runner.ensure_metadata_db(home.resolve())

@@ -28,7 +28,6 @@ import argparse
 import base64
 import hashlib
 import json
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -314,18 +313,15 @@ def render_startup_script(env: str, variables: Mapping[str, str]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def render_definition(template: str, substitutions: Mapping[str, str]) -> str:
-    """The ASL with ``${Name}`` placeholders replaced, as CloudFormation DefinitionSubstitutions."""
-    text = template
-    for key, value in substitutions.items():
-        text = text.replace("${" + key + "}", value)
-    unknown = sorted(set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text)))
-    if unknown:
-        raise DeployError(
-            f"state machine definition has placeholders without a value: {unknown} "
-            "(add them to DefinitionSubstitutions in pipeline.yaml and to deploy.py)"
-        )
-    return text
+def render_definition(definition_text: str, substitutions: Mapping[str, str]) -> str:
+    """The ASL with its ``${Name}`` placeholders filled in, as CloudFormation's
+    DefinitionSubstitutions do (``wistia_pipeline.stepfunctions.render``)."""
+    from wistia_pipeline.stepfunctions import render
+
+    try:
+        return render(json.loads(definition_text), substitutions)
+    except KeyError as exc:
+        raise DeployError(f"state machine definition: {exc.args[0]}") from None
 
 
 # --------------------------------------------------------------------------- deploy
@@ -446,21 +442,20 @@ class Deployment:
 
     def _substitutions(self, outputs: Mapping[str, str]) -> dict[str, str]:
         """CloudFormation's DefinitionSubstitutions of pipeline.yaml, from the deployed stack."""
-        cfn = self.client("cloudformation")
-        parameters = planned_parameters(cfn, stack_names(self.env)[1], PIPELINE_TEMPLATE, {})
         lam = self.client("lambda")
         arn = lam.get_function_configuration(FunctionName=outputs["IngestFunctionName"])[
             "FunctionArn"
         ]
         return {
-            "IngestFunctionArn": arn,
+            "LambdaFunctionName": arn,
             "SilverJobName": outputs["SilverJobName"],
             "GoldJobName": outputs["GoldJobName"],
-            "AthenaWorkGroup": outputs["AthenaWorkGroupName"],
-            "GlueDatabase": outputs["GlueDatabaseName"],
-            "LakeUri": outputs["LakeUri"],
             "StateTableName": outputs["StateTableName"],
-            "LookbackDays": parameters["LookbackDays"],
+            "LakeUri": outputs["LakeUri"],
+            "PiiSecretId": outputs["PiiKeySecretArn"],
+            "AthenaDatabase": outputs["GlueDatabaseName"],
+            "AthenaWorkGroup": outputs["AthenaWorkGroupName"],
+            "AthenaOutputLocation": f"s3://{outputs['AthenaResultsBucketName']}/results/",
         }
 
     def _update_state_machine(self, arn: str, definition: str) -> Change | None:

@@ -33,7 +33,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from wistia_pipeline.config import API_VERSION, Settings
-from wistia_pipeline.errors import WistiaError, WistiaRetryError, http_error
+from wistia_pipeline.errors import RateLimitTimeout, WistiaError, WistiaRetryError, http_error
 from wistia_pipeline.ratelimit import PRIORITY_INDEPENDENT, TokenBucket
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,12 @@ class WistiaClient:
         throttled = 0
         attempts = 0
         while True:
-            self.limiter.acquire(priority=priority, deadline=deadline)
+            try:
+                self.limiter.acquire(priority=priority, deadline=deadline)
+            except RateLimitTimeout:
+                raise WistiaRetryError(
+                    rel, attempts, "deadline reached waiting for the rate limiter"
+                ) from None
             attempts += 1
             try:
                 page = self._attempt(url, rel, stats)

@@ -38,14 +38,18 @@ short or empty page):
   Cost ``N`` (or 1). dt = the bucket's date.
 
 All requests go through one :class:`~wistia_pipeline.client.WistiaClient` (shared rate limiter)
-from one thread pool of ``client.max_workers`` threads: the page chains (events days, visitors,
-medias) run next to the per-media requests, and the limiter serves the chains first, so a day's
-ingestion is bound by the rate limit rather than by latency.
+from one thread pool of ``client.max_workers`` threads. The limiter serves waiting requests by
+priority: first what other work waits for (the catalogue; by_date when it feeds the hint), then
+the next page of a sequential chain (events days, visitors), then independent requests (hinted
+pages, analytics), so the pool always has rate-limited work queued and a day's ingestion is
+bound by the rate limit rather than by latency (``make bench-ingest`` measures it). The first
+failing task cancels the rest (queued tasks are dropped, chains stop at their next page).
 
 Writing: parts of every stream are written only after every stream was fetched, and the
-``_manifest.json`` files only after every part of every stream was written. Any failure raises
-before the first manifest, so silver (which reads only runs with a manifest) never sees a
-partial run. Every dt of the window gets a manifest for ``events``, ``media_by_date`` (and
+``_manifest.json`` files only after every part of every stream was written. Any failure while
+fetching or writing parts raises before the first manifest, so silver (which reads only runs
+with a manifest) never sees a partial run. (Should the storage fail between two manifest
+writes, the manifests already written each describe a complete ``(stream, dt)``.) Every dt of the window gets a manifest for ``events``, ``media_by_date`` (and
 ``analytics`` when available), even with zero records, so an emptied day supersedes older data.
 """
 
@@ -408,13 +412,19 @@ class _Run:
                 self._submit(pool, self.fetch_visitors)
             if wanted & {"medias", "media_by_date", "analytics"}:
                 media_ids = self._result(self._submit(pool, self.fetch_medias))
-                by_date = [self._submit(pool, self.fetch_by_date, m) for m in media_ids]
+                probe = None
                 if "analytics" in wanted and media_ids:
-                    self._start_analytics(pool, media_ids)
+                    # not registered for fail-fast: its 403 is an answer, not a failure
+                    probe = pool.submit(self.fetch_analytics, media_ids[0])
+                by_date = []
+                if "media_by_date" in wanted:
+                    by_date = [self._submit(pool, self.fetch_by_date, m) for m in media_ids]
                 if self.use_hints:
                     for future in by_date:
                         self._result(future)
                     self._submit_hinted_pages(pool)
+                if probe is not None:
+                    self._finish_analytics(pool, probe, media_ids)
             for future in list(self.futures):
                 self._result(future)
             if "events" in wanted:
@@ -425,13 +435,14 @@ class _Run:
             raise
         pool.shutdown(wait=True)
 
-    def _start_analytics(self, pool: ThreadPoolExecutor, media_ids: list[str]) -> None:
-        """Probe with the first media; on 403 the stream is unavailable, else fetch the rest."""
-        probe = self._submit(pool, self.fetch_analytics, media_ids[0])
+    def _finish_analytics(
+        self, pool: ThreadPoolExecutor, probe: Future, media_ids: list[str]
+    ) -> None:
+        """After the first media's answer: on 403 the stream is unavailable (one request spent),
+        otherwise fetch the other media."""
         try:
             self._result(probe)
         except WistiaForbiddenError as exc:
-            self.futures.remove(probe)
             self.fetched["analytics"].status = "unavailable"
             self.fetched["analytics"].extra["reason"] = exc.error_message
             log.warning("analytics unavailable on this plan: %s", exc)

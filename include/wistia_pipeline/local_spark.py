@@ -17,6 +17,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 60
+# One machine: a few shuffle partitions, not Glue's cluster-sized default of 200.
+LOCAL_SHUFFLE_PARTITIONS = 8
 
 
 class GlueScriptError(RuntimeError):
@@ -44,6 +46,8 @@ def spark_submit_command(
         "spark.sql.session.timeZone=UTC",
         "--conf",
         "spark.sql.sources.partitionOverwriteMode=dynamic",
+        "--conf",
+        f"spark.sql.shuffle.partitions={LOCAL_SHUFFLE_PARTITIONS}",
         "--conf",
         "spark.ui.enabled=false",
         "--conf",
@@ -80,11 +84,26 @@ def run_glue_script(
     run_env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     run_env.setdefault("TZ", "UTC")
     log.info("spark-submit %s (args: %s)", script.name, ", ".join(job_args))
-    proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, check=False)
-    for line in (proc.stdout + proc.stderr).splitlines():
+    # spark-submit merges the Python driver's stderr into its stdout; keep one ordered stream.
+    proc = subprocess.run(
+        cmd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
+    )
+    lines = proc.stdout.splitlines()
+    for line in lines:
         log.info("[%s] %s", script.stem, line)
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.splitlines()[-STDERR_TAIL_LINES:])
+        tail = "\n".join(lines[-STDERR_TAIL_LINES:])
         raise GlueScriptError(
-            f"{script.name} failed with exit code {proc.returncode}; stderr tail:\n{tail}"
+            f"{script.name} failed with exit code {proc.returncode}: {_last_error(lines)}\n"
+            f"output tail:\n{tail}"
         )
+
+
+def _last_error(lines: list[str]) -> str:
+    """The final line of the last Python traceback in the output, if any."""
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith("Traceback (most recent call last)"):
+            rest = [ln for ln in lines[i + 1 :] if ln and not ln.startswith((" ", "\t"))]
+            if rest:
+                return rest[0]
+    return "no Python traceback in the output"

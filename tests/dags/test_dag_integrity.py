@@ -3,6 +3,7 @@ has the same graph on both, and follows the project's policies."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -67,7 +68,7 @@ def test_same_graph_on_both_targets(parsed: dict) -> None:
 def test_graph_shape(parsed: dict) -> None:
     tasks = parsed["local"]["dags"][pipeline.DAG_ID]["tasks"]
     chain = [s.task_id for s in pipeline.STEPS]
-    for upstream, downstream in zip(chain, chain[1:], strict=False):
+    for upstream, downstream in itertools.pairwise(chain):
         assert tasks[downstream]["upstream"] == [upstream]
     teardown = tasks[pipeline.MARK_FAILED.task_id]
     assert teardown["is_teardown"] is True

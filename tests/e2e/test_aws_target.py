@@ -9,121 +9,39 @@ a queued result larger than 6 MB, which moto reports as ``FunctionError: Unhandl
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from datetime import date, timedelta
 
 import boto3
 import pytest
-import requests
 
+from e2e.aws_stack import (
+    LAKE,
+    provision,
+    queue_check_results,
+    queue_lambda_function_error,
+)
 from wistia_pipeline import pipeline
 from wistia_pipeline.config import load_settings
 from wistia_pipeline.sql import list_queries
 from wistia_pipeline.state import DayStatus, open_state_store
-from wistia_pipeline.state.dynamodb import create_table
 
 pytestmark = pytest.mark.slow
 
-ACCOUNT = "123456789012"
-LAKE = "s3://wistia-lake-test/lake"
 DAY = date(2026, 3, 10)
-
-
-def _lambda_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("handler.py", "def handler(event, context):\n    return event\n")
-    return buf.getvalue()
-
-
-def _provision(moto) -> dict[str, str]:
-    """What the CloudFormation stack provides, made directly in moto."""
-    moto.configure({"lambda": {"use_docker": False}})
-    iam = boto3.client("iam")
-    role = iam.create_role(
-        RoleName="wistia-test",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
-    boto3.client("lambda").create_function(
-        FunctionName="wistia-ingest-test",
-        Runtime="python3.12",
-        Role=role,
-        Handler="handler.handler",
-        Code={"ZipFile": _lambda_zip()},
-    )
-    glue = boto3.client("glue")
-    for job in ("wistia-silver-test", "wistia-gold-test"):
-        glue.create_job(
-            Name=job,
-            Role=role,
-            Command={"Name": "glueetl", "ScriptLocation": f"s3://scripts/{job}.py"},
-            GlueVersion="5.0",
-        )
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="wistia-lake-test")
-    s3.create_bucket(Bucket="wistia-athena-test")
-    boto3.client("athena").create_work_group(
-        Name="wistia-test",
-        Configuration={"ResultConfiguration": {"OutputLocation": "s3://wistia-athena-test/r/"}},
-    )
-    create_table(boto3.client("dynamodb"), "wistia-state-test")
-    return {
-        "WISTIA_TARGET": "aws",
-        "WISTIA_LAKE_URI": LAKE,
-        "WISTIA_STATE_TABLE": "wistia-state-test",
-        "WISTIA_LAMBDA_FUNCTION": "wistia-ingest-test",
-        "WISTIA_GLUE_SILVER_JOB": "wistia-silver-test",
-        "WISTIA_GLUE_GOLD_JOB": "wistia-gold-test",
-        "WISTIA_ATHENA_DATABASE": "wistia_test",
-        "WISTIA_ATHENA_WORKGROUP": "wistia-test",
-        "WISTIA_ATHENA_OUTPUT": "s3://wistia-athena-test/checks/",
-        "WISTIA_AWS_POLL_SECONDS": "1",
-        "WISTIA_PII_SECRET_ID": "wistia/pii-test",
-        "WISTIA_LOOKBACK_DAYS": "2",
-    }
-
-
-def _queue_check_results(moto, failures: int = 0) -> None:
-    names = list_queries("checks")
-    results = [
-        {
-            "rows": [
-                {"Data": [{"VarCharValue": v} for v in ("check_name", "failures", "detail")]},
-                {"Data": [{"VarCharValue": v} for v in (name, str(failures), "queued by test")]},
-            ],
-            "column_info": [],
-        }
-        for name in names
-    ]
-    requests.post(
-        f"{moto.url}/moto-api/static/athena/query-results",
-        json={"account_id": ACCOUNT, "region": "us-east-1", "results": results},
-        timeout=10,
-    ).raise_for_status()
-
-
-def _queue_lambda_function_error(moto) -> None:
-    requests.post(
-        f"{moto.url}/moto-api/static/lambda-simple/response",
-        json={"account_id": ACCOUNT, "region": "us-east-1", "results": ["x" * 6_100_000]},
-        timeout=60,
-    ).raise_for_status()
 
 
 @pytest.mark.parametrize("deferrable", ["true", "false"])
 def test_aws_target_success_then_function_error(
     aws_env, airflow_runner, monkeypatch, deferrable: str
 ) -> None:
-    env = _provision(aws_env)
+    env = provision(aws_env)
     env["WISTIA_GLUE_DEFERRABLE"] = deferrable
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     store = open_state_store(load_settings())
 
     # --- a green day -------------------------------------------------------------------------
-    _queue_check_results(aws_env)
+    queue_check_results(aws_env)
     result = airflow_runner.backfill(DAY, DAY, env)
     assert result.returncode == 0, result.output[-6000:]
     run_id = result.days[0]["run_id"]
@@ -164,7 +82,7 @@ def test_aws_target_success_then_function_error(
     if deferrable == "false":
         return  # the failure path below does not reach Glue: run it once
     # --- the next day: the Lambda raises -> FAILED, watermark kept, run fails -----------------
-    _queue_lambda_function_error(aws_env)
+    queue_lambda_function_error(aws_env)
     next_day = DAY + timedelta(days=1)
     failed = airflow_runner.backfill(next_day, next_day, env)
     assert failed.returncode == 1, failed.output[-6000:]

@@ -26,12 +26,16 @@ def test_template_parameters_reads_defaults_through_cfn_tags() -> None:
     assert set(boot) == {"EnvName", "NoncurrentVersionDays"}
 
 
-def test_render_definition_substitutes_and_rejects_leftovers() -> None:
-    text = '{"a": "${IngestFunctionArn}", "b": "${SilverJobName}", "c": "$.x"}'
-    out = deploy.render_definition(text, {"IngestFunctionArn": "arn:1", "SilverJobName": "s"})
-    assert out == '{"a": "arn:1", "b": "s", "c": "$.x"}'
-    with pytest.raises(deploy.DeployError, match="SilverJobName"):
-        deploy.render_definition(text, {"IngestFunctionArn": "arn:1"})
+def test_render_definition_fills_every_twin_placeholder() -> None:
+    from wistia_pipeline.stepfunctions import SUBSTITUTIONS
+
+    text = (REPO / "include" / "stepfunctions" / "wistia_daily.asl.json").read_text()
+    values = {name: f"value-of-{name}" for name in SUBSTITUTIONS}
+    out = deploy.render_definition(text, values)
+    assert "${" not in out
+    assert "value-of-LambdaFunctionName" in out
+    with pytest.raises(deploy.DeployError, match="LakeUri"):
+        deploy.render_definition(text, {k: v for k, v in values.items() if k != "LakeUri"})
 
 
 def test_startup_script_exports_names_only() -> None:

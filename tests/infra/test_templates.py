@@ -171,8 +171,18 @@ def test_schedule_disabled_unless_step_functions_owns_it(pipeline: dict) -> None
     rule = pipeline["Resources"]["DailySchedule"]["Properties"]
     assert rule["State"] == {"Fn::If": ["StepFunctionsSchedules", "ENABLED", "DISABLED"]}
     assert pipeline["Parameters"]["ScheduleOwner"]["Default"] == "mwaa"
+    assert rule["Targets"][0]["Input"] == "{}"  # the twin defaults the day to yesterday
+    schedule = json.loads((REPO / "include/stepfunctions/wistia_daily.schedule.json").read_text())
+    assert pipeline["Parameters"]["ScheduleExpression"]["Default"] == schedule["ScheduleExpression"]
     sm = pipeline["Resources"]["StateMachine"]["Properties"]
     assert sm["DefinitionS3Location"]["Key"] == "stepfunctions/wistia_daily.asl.json"
+
+
+def test_state_machine_substitutions_match_the_twin(pipeline: dict) -> None:
+    from wistia_pipeline.stepfunctions import SUBSTITUTIONS
+
+    sm = pipeline["Resources"]["StateMachine"]["Properties"]
+    assert set(sm["DefinitionSubstitutions"]) == set(SUBSTITUTIONS)
 
 
 def test_mwaa_optional(pipeline: dict) -> None:

@@ -67,9 +67,12 @@ def expected_minimum(sim, logical_date: date, lookback: int, overlap: int) -> Co
             sim.admin(
                 "GET",
                 "dataset",
-                params={"kind": "events", "start_date": day.isoformat(),
-                        "end_date": day.isoformat()},
-            )  # fmt: skip
+                params={
+                    "kind": "events",
+                    "start_date": day.isoformat(),
+                    "end_date": day.isoformat(),
+                },
+            )
         )
         minimum["GET /stats/events"] += list_pages(n, overlap)
     return minimum

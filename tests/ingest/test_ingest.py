@@ -21,8 +21,10 @@ from wistia_pipeline import bronze
 from wistia_pipeline.errors import WistiaAuthError
 from wistia_pipeline.ingest import (
     ALL_STREAMS,
+    design_minimum_requests,
     events_request_days,
     ingest_day,
+    list_requests,
     run_window,
     utc_date_of,
 )
@@ -47,6 +49,15 @@ def test_window_helpers():
     assert utc_date_of("yesterday") is None
     assert list_pages(0) == 1 and list_pages(99) == 1 and list_pages(100) == 2
     assert list_pages(199, overlap=1) == 3 and list_pages(198, overlap=1) == 2
+    for n in (0, 1, 99, 100, 101, 250, 1000):
+        for k in (0, 1, 7):
+            assert list_requests(n, k) == list_pages(n, k)
+    assert design_minimum_requests(250, 1000, [0, 100, 99]) == {
+        "medias": 3, "media_by_date": 250, "analytics": 250, "visitors": 11, "events": 4,
+    }  # fmt: skip
+    assert design_minimum_requests(5, 10, [], streams=["analytics"], analytics_available=False) == {
+        "medias": 1, "media_by_date": 0, "analytics": 1, "visitors": 0, "events": 0,
+    }  # fmt: skip
 
 
 @pytest.mark.timeout(240)
@@ -131,6 +142,12 @@ def test_late_events_rerun_supersedes_and_empty_days_get_manifests(simulator_fac
     streams = ["events", "media_by_date"]
     with client_for(settings) as client:
         first = ingest_day(settings, D, L, streams, "run-a", client)
+    window_params = {"kind": "events", "start_date": WINDOW[0].isoformat(),
+                     "end_date": D.isoformat()}  # fmt: skip
+    visible = {e["event_key"] for e in sim.admin("GET", "dataset", params=window_params)
+               if not e["late"]}  # fmt: skip
+    got_first = landed(lake, "events", WINDOW)
+    assert {x["record"]["event_key"] for v in got_first.values() for x in v} == visible
     sim.admin("POST", "release-late-events")
     time.sleep(0.01)  # completed_at has millisecond resolution
     with client_for(settings) as client:
@@ -183,9 +200,7 @@ def test_skipped_streams_and_visitor_cap(simulator_factory, tmp_path):
     lake = tmp_path / "lake"
     settings = settings_for(sim, str(lake))
     with client_for(settings) as client:
-        summary = ingest_day(
-            settings, D, 0, ["visitors"], "cap", client, visitors_max_pages=2
-        )
+        summary = ingest_day(settings, D, 0, ["visitors"], "cap", client, visitors_max_pages=2)
     visitors = summary["streams"]["visitors"]
     assert visitors["status"] == "ok" and visitors["truncated"] is True
     assert visitors["requests"] == 2 and visitors["records"] == 200
@@ -276,3 +291,50 @@ def test_ingest_day_validates_arguments(tmp_path, kwargs, message):
     args = {"streams": ["events"], "lookback_days": 0, "run_id": "r", **kwargs}
     with pytest.raises(ValueError, match=message):
         ingest_day(settings, D, args["lookback_days"], args["streams"], args["run_id"])
+
+
+def test_events_page_hint_fetches_full_pages_concurrently(simulator_factory, tmp_path):
+    """With by_date play counts as a hint, a day's surely-full pages are fetched in parallel:
+    the minimum requests, the exact events, much faster than one sequential chain per day."""
+    sim = simulator_factory(**SIM_DATA, media_count=10, events_per_day=3000, visitor_count=200,
+                            rate_limit=0, latency_ms=40)  # fmt: skip
+    lake = str(tmp_path / "lake")
+    settings = settings_for(sim, lake, WISTIA_MAX_WORKERS="12")
+    minimum = expected_minimum(sim, D, 0, overlap=0)
+    sim.admin("POST", "reset-requests")
+    with client_for(settings) as client:
+        summary = ingest_day(settings, D, 0, ["events", "media_by_date"], "hint", client)
+    events = summary["streams"]["events"]
+    assert events["hinted_pages"] > 40  # most of the ~3 x 30 pages ran concurrently
+    counts = sim.admin("GET", "requests")["by_endpoint"]
+    assert counts["GET /stats/events"] == minimum["GET /stats/events"]
+    expected = sim.admin("GET", "dataset", params={"kind": "events", "start_date": D.isoformat(),
+                                                   "end_date": D.isoformat()})  # fmt: skip
+    got = landed(lake, "events", [D])[D]
+    assert sorted(x["record"]["event_key"] for x in got) == sorted(e["event_key"] for e in expected)
+    # one sequential chain per day would need >= 31 x 40 ms; the hinted run is far below
+    assert summary["fetch_s"] < 1.0
+
+
+def test_wrong_hint_costs_requests_never_data(simulator_factory, tmp_path):
+    """Unreleased late events count in by_date plays but are not listed: the hint overshoots.
+    Pages past the end come back empty; the data is still exact."""
+    sim = simulator_factory(**SIM_DATA, media_count=6, events_per_day=2000, visitor_count=200,
+                            rate_limit=0, late_event_share=0.3, latency_ms=20)  # fmt: skip
+    lake = str(tmp_path / "lake")
+    settings = settings_for(sim, lake)
+    with client_for(settings) as client:
+        summary = ingest_day(settings, D, 0, ["events", "media_by_date"], "wrong-hint", client)
+    listed = sim.admin("GET", "dataset", params={"kind": "events", "start_date": D.isoformat(),
+                                                 "end_date": D.isoformat()})  # fmt: skip
+    visible = sorted(e["event_key"] for e in listed if not e["late"])
+    got = landed(lake, "events", [D])[D]
+    assert sorted(x["record"]["event_key"] for x in got) == visible
+    per_day_minimum = sum(
+        list_pages(len([e for e in sim.admin("GET", "dataset", params={
+            "kind": "events", "start_date": d.isoformat(), "end_date": d.isoformat()})
+            if not e["late"]]))
+        for d in events_request_days(D, 0)
+    )  # fmt: skip
+    extra = summary["streams"]["events"]["requests"] - per_day_minimum
+    assert 0 < extra <= 3 * 12  # at most the over-hinted pages of the three request days

@@ -55,9 +55,7 @@ def test_chains_are_served_before_independent_requests():
         bucket.acquire(priority=priority)
         order.append(name)
 
-    low = [
-        threading.Thread(target=take, args=(f"low{i}", PRIORITY_INDEPENDENT)) for i in range(2)
-    ]
+    low = [threading.Thread(target=take, args=(f"low{i}", PRIORITY_INDEPENDENT)) for i in range(2)]
     for t in low:
         t.start()
     time.sleep(0.05)
@@ -98,3 +96,17 @@ def test_deadline_raises_and_frees_the_queue():
 def test_rejects_bad_settings(kwargs):
     with pytest.raises(ValueError):
         TokenBucket(**kwargs)
+
+
+def test_burst_absorbs_late_wakeups_but_bounds_any_span():
+    bucket = TokenBucket(1200)  # 20/s, default burst: one second's worth
+    bucket.acquire()
+    time.sleep(0.5)  # idle: up to ~10 tokens accrue
+    start = time.monotonic()
+    for _ in range(10):
+        bucket.acquire()
+    assert time.monotonic() - start < 0.1  # served from the accrued tokens
+    start = time.monotonic()
+    for _ in range(10):
+        bucket.acquire()
+    assert time.monotonic() - start >= 0.4  # then paced again at 20/s

@@ -87,7 +87,7 @@ def raw_pii(sim) -> set[str]:
     values: set[str] = set()
     for ev in sim.admin("GET", "dataset", params={"kind": "events"}):
         values.update(v for v in (ev["ip"], ev["email"]) if v)
-        values.update(v for v in (ev["conversion_data"] or {}).values() if isinstance(v, str))
+        values.add((ev["conversion_data"] or {}).get("email") or "")
     for vis in sim.admin("GET", "dataset", params={"kind": "visitors"}):
         ident = vis.get("visitor_identity") or {}
         values.update(v for v in (ident.get("name"), ident.get("email")) if v)

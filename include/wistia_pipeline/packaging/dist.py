@@ -128,26 +128,13 @@ def _copy_dags(dags_dir: Path, dest: Path) -> list[str]:
     return copied
 
 
-def state_machine_source(repo: Path) -> Path:
-    """The twin's ASL file: ``include/stepfunctions/wistia_daily.asl.json``, or else the only
-    ``*.json`` definition in ``include/stepfunctions/``."""
-    preferred = repo / STATE_MACHINE_SOURCE
-    if preferred.is_file():
-        return preferred
-    folder = preferred.parent
-    candidates = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    if len(candidates) != 1:
-        found = [p.name for p in candidates]
-        raise FileNotFoundError(
-            f"{preferred} is missing and {folder} holds {found or 'no JSON file'}; "
-            "cannot pick the state machine definition for dist/"
-        )
-    return candidates[0]
-
-
 def _state_machine_definition(repo: Path) -> str:
     """The twin's ASL as JSON text (validated as JSON; names stay ``${...}`` placeholders)."""
-    source = state_machine_source(repo)
+    source = repo / STATE_MACHINE_SOURCE
+    if not source.is_file():
+        raise FileNotFoundError(
+            f"{source} is missing (python -m wistia_pipeline.stepfunctions writes it)"
+        )
     text = source.read_text(encoding="utf-8")
     try:
         definition = json.loads(text)

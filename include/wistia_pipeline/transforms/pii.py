@@ -7,19 +7,21 @@ and ``concat`` over binary columns::
 
 where ``K'`` is the key padded with zeros to the SHA-256 block size (64 bytes), or first
 hashed with SHA-256 when longer than the block. The two padded keys are computed once in
-Python; only they (never the key itself) enter the Spark plan. :meth:`PiiHasher.redaction_regex`
-lets the job redact them from plan strings (Spark UI, event logs).
+Python and enter Spark as *data* (a one-row broadcast relation joined by :meth:`attach`), never
+as literals: literals are printed in plan strings (driver logs, Spark UI, event logs), and the
+padded key gives the key back with one XOR.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 BLOCK_SIZE = 64  # SHA-256 block size in bytes
+INNER_COL = "_pii_inner_pad"
+OUTER_COL = "_pii_outer_pad"
 
 
 class PiiKeyError(ValueError):
@@ -43,23 +45,27 @@ class PiiHasher:
             key = key.encode("utf-8")
         if not key:
             raise PiiKeyError("PII hash key is empty; refusing to hash with an empty key")
-        inner, outer = _padded_keys(key)
-        self._inner_hex = inner.hex()
-        self._outer_hex = outer.hex()
+        self._inner, self._outer = _padded_keys(key)
 
     def __repr__(self) -> str:  # never show key material
         return "PiiHasher(<redacted>)"
 
-    def redaction_regex(self) -> str:
-        """A regex matching the key-derived literals, for ``spark.sql.redaction.string.regex``."""
-        return "(?i)" + "|".join(re.escape(h) for h in (self._inner_hex, self._outer_hex))
+    def attach(self, df: DataFrame) -> DataFrame:
+        """``df`` plus the two padded-key columns :meth:`hmac_hex` reads (drop them after)."""
+        keys = df.sparkSession.createDataFrame(
+            [(bytearray(self._inner), bytearray(self._outer))],
+            f"{INNER_COL} binary, {OUTER_COL} binary",
+        )
+        return df.crossJoin(F.broadcast(keys))
 
-    def hmac_hex(self, value: Column) -> Column:
-        """HMAC-SHA256 of ``value`` (UTF-8 bytes) as 64 hex chars; null stays null."""
-        inner = F.unhex(F.lit(self._inner_hex))
-        outer = F.unhex(F.lit(self._outer_hex))
-        inner_digest = F.unhex(F.sha2(F.concat(inner, value.cast("binary")), 256))
-        return F.sha2(F.concat(outer, inner_digest), 256)
+    @staticmethod
+    def hmac_hex(value: Column) -> Column:
+        """HMAC-SHA256 of ``value`` (UTF-8 bytes) as 64 hex chars; null stays null.
+
+        Only valid on a DataFrame returned by :meth:`attach`.
+        """
+        inner_digest = F.unhex(F.sha2(F.concat(F.col(INNER_COL), value.cast("binary")), 256))
+        return F.sha2(F.concat(F.col(OUTER_COL), inner_digest), 256)
 
     def hash_email(self, value: Column) -> Column:
         """Hash of the trimmed, lower-cased email; blank or null -> null."""

@@ -119,7 +119,7 @@ def check_events(parsed: DataFrame, start: dt.date, end: dt.date) -> Checked:
 
 def events_silver(valid: DataFrame, hasher: PiiHasher) -> DataFrame:
     """One row per ``event_key`` (latest ``_fetched_at``, then run id), PII hashed."""
-    latest = latest_per_key(valid, ["event_key"], _latest())
+    latest = hasher.attach(latest_per_key(valid, ["event_key"], _latest()))
     hashed = latest.select(
         "*",
         hasher.hash_text(F.col("_ip")).alias("ip_hash"),
@@ -360,7 +360,7 @@ def check_visitors(parsed: DataFrame) -> Checked:
 
 def visitors_snapshot_silver(valid: DataFrame, hasher: PiiHasher) -> DataFrame:
     """One row per (visitor_key, snapshot dt), identity fields hashed."""
-    latest = latest_per_key(valid, ["visitor_key", "dt"], _latest())
+    latest = hasher.attach(latest_per_key(valid, ["visitor_key", "dt"], _latest()))
     hashed = latest.select(
         "*",
         hasher.hash_text(F.col("_name")).alias("name_hash"),

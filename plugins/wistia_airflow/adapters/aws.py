@@ -64,8 +64,9 @@ class AwsAdapter(Adapter):
                 f"Lambda {function} returned a non-JSON payload: {body[:500]!r}"
             ) from None
         if not isinstance(summary, dict):
-            raise LambdaFunctionError(f"Lambda {function} returned {type(summary).__name__}, "
-                                      "expected a JSON object")
+            raise LambdaFunctionError(
+                f"Lambda {function} returned {type(summary).__name__}, expected a JSON object"
+            )
         return summary
 
     # --- Glue ---------------------------------------------------------------------------------

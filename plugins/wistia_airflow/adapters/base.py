@@ -21,8 +21,13 @@ class GlueRun:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def result(self) -> dict[str, Any]:
-        return {"step": self.step, "job_name": self.job_name, "run_id": self.run_id,
-                "state": self.state, **self.detail}
+        return {
+            "step": self.step,
+            "job_name": self.job_name,
+            "run_id": self.run_id,
+            "state": self.state,
+            **self.detail,
+        }
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,177 @@
+"""`make demo`: the Wistia simulator -> wistia_daily for the last 3 days through Airflow (local
+target) -> the gold summary (top media by play rate per day) -> stops the simulator.
+
+Safe to re-run: every day is re-processed idempotently (partition overwrite) and the run state
+records each rerun. Uses WISTIA_STATE_DIR (default .state/) for the lake, the run-state SQLite
+file, the Airflow home and the logs; generates the local PII hash key there once.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from wistia_pipeline.config import ensure_local_pii_key, load_settings, repo_root
+
+DAYS = 3
+TOP_N = 5
+
+
+def start_simulator(port: int, token: str, end: date, log_path: Path) -> subprocess.Popen:
+    log = log_path.open("ab")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wistia_simulator",
+            "--port",
+            str(port),
+            "--token",
+            token,
+            "--seed",
+            "42",
+            "--start-date",
+            (end - timedelta(days=29)).isoformat(),
+            "--end-date",
+            end.isoformat(),
+        ],
+        stdout=log,
+        stderr=log,
+    )
+    wait_until_up(f"http://127.0.0.1:{port}/_admin/health", proc)
+    return proc
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the simulator exited with code {proc.returncode}")
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"the simulator did not answer {url} within {timeout}s")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_backfill(start: date, end: date, log_path: Path) -> int:
+    """scripts/backfill.py in a child process; its JSON progress lines are echoed here."""
+    cmd = [
+        sys.executable,
+        str(repo_root() / "scripts" / "backfill.py"),
+        "--start",
+        start.isoformat(),
+        "--end",
+        end.isoformat(),
+    ]
+    with log_path.open("a") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            if line.startswith("{"):
+                print("  " + line.rstrip(), flush=True)
+        return proc.wait()
+
+
+def print_summary(lake_uri: str, start: date, end: date) -> None:
+    from wistia_pipeline.sql import run_query_local
+
+    columns, rows = run_query_local(
+        lake_uri, "top_media_by_play_rate", start_date=start, end_date=end, top_n=TOP_N
+    )
+    print(
+        f"\nTop {TOP_N} media by play rate per day (examples/top_media_by_play_rate.sql "
+        "on DuckDB over the local gold table):"
+    )
+    header = " | ".join(f"{c:>12}" if c != "media_name" else f"{c:<32}" for c in columns)
+    current = None
+    for row in rows:
+        record = dict(zip(columns, row, strict=True))
+        if record["dt"] != current:
+            current = record["dt"]
+            print(f"\n{current}\n{header}")
+        cells = []
+        for col, value in record.items():
+            if col == "media_name":
+                cells.append(f"{str(value)[:32]:<32}")
+            elif isinstance(value, float):
+                cells.append(f"{value:>12.4f}")
+            else:
+                cells.append(f"{value!s:>12}")
+        print(" | ".join(cells))
+    if not rows:
+        print("  (no rows)")
+
+
+def main() -> int:
+    settings = load_settings()
+    state_dir = settings.state_dir
+    logs = state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_path = logs / f"demo-{stamp}.log"
+
+    if not os.environ.get("WISTIA_PII_HASH_KEY"):
+        os.environ["WISTIA_PII_HASH_KEY"] = ensure_local_pii_key(state_dir)
+    token = secrets.token_hex(16)  # the simulator's credential for this demo only
+    port = free_port()
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    start = yesterday - timedelta(days=DAYS - 1)
+
+    print(f"Starting the Wistia simulator on 127.0.0.1:{port} ...", flush=True)
+    sim = start_simulator(port, token, yesterday, logs / f"simulator-{stamp}.log")
+    try:
+        os.environ.update(
+            {
+                "WISTIA_TARGET": "local",
+                "WISTIA_API_URL": f"http://127.0.0.1:{port}/modern",
+                "WISTIA_API_TOKEN": token,
+            }
+        )
+        print(
+            f"Running wistia_daily through Airflow for {start} .. {yesterday} "
+            f"(one dag.test() run per day; full log: {log_path}) ...",
+            flush=True,
+        )
+        code = run_backfill(start, yesterday, log_path)
+        if code != 0:
+            print(f"\nA run failed (exit {code}); see {log_path}", file=sys.stderr)
+            return code
+        print_summary(settings.lake_uri, start, yesterday)
+    finally:
+        sim.terminate()
+        try:
+            sim.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            sim.kill()
+        print("\nSimulator stopped.")
+
+    home = Path(os.environ.get("AIRFLOW_HOME") or state_dir / "airflow")
+    print(f"Lake:            {settings.lake_uri}")
+    print(f"Run state:       {settings.state_db}")
+    print(f"Airflow home:    {home} (task logs are in the demo log)")
+    print(f"Logs:            {log_path}")
+    print("Query the lake:  make query Q=top_media_by_play_rate")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""The Step Functions twin: generated from the pipeline description, accepted by asl-validator,
+and executed in moto's Step Functions interpreter against moto Lambda/Glue/Athena/DynamoDB.
+
+moto workaround (documented here): moto's interpreter cannot run the
+``.sync`` integrations (``glue:startJobRun.sync``, ``athena:startQueryExecution.sync``) nor
+JSONata. :func:`for_moto` swaps the ``.sync`` resources for the plain ``aws-sdk`` calls (moto's
+Glue runs and Athena queries need no waiting) and adapts their ``ResultSelector`` (and one Choice
+path: moto's JSONPath returns a one-element list for an indexed path); the test gives
+the day and claim times in the input so the JSONata ``Prepare`` state is skipped. Every other
+state runs as generated.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import subprocess
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from e2e.aws_stack import provision, queue_check_results, queue_lambda_result
+
+from wistia_pipeline import pipeline, stepfunctions
+from wistia_pipeline.config import load_settings
+from wistia_pipeline.sql import list_queries, render_sql
+from wistia_pipeline.state import DayStatus, open_state_store
+
+REPO = Path(__file__).resolve().parents[2]
+DAY = date(2026, 4, 20)
+
+
+@pytest.fixture(scope="session")
+def asl_validator() -> Path:
+    """node_modules/.bin/asl-validator, installed from package-lock.json with `npm ci` if missing."""
+    binary = REPO / "node_modules" / ".bin" / "asl-validator"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is required to install asl-validator (package.json)")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=REPO, check=True, timeout=300)
+    return binary
+
+
+def test_generated_files_are_current() -> None:
+    assert stepfunctions.main(["--check"]) == 0
+
+
+def test_twin_follows_the_pipeline_description() -> None:
+    definition = stepfunctions.build_definition()
+    states = definition["States"]
+    # The main line: the same steps in the same order as the DAG.
+    name, order = "NeedsPrepare", []
+    while name:
+        state = states[name]
+        order.append(name)
+        name = state.get("Next") or (state.get("Choices") or [{}])[0].get("Next")
+    assert order[1:] == [
+        "ClaimDay",
+        "Ingest",
+        "Silver",
+        "Gold",
+        "Checks",
+        "Publish",
+        "MarkSucceeded",
+    ]
+    assert [s.state_name for s in pipeline.STEPS] == order[1:7]
+    # Every step after the claim is caught into MarkFailed, which ends in a Fail state.
+    for step in pipeline.STEPS[1:]:
+        catches = states[step.state_name]["Catch"]
+        assert any(c["Next"] == "MarkFailed" and "States.ALL" in c["ErrorEquals"] for c in catches)
+    assert states["MarkFailed"]["Next"] == "RunFailed"
+    assert states["RunFailed"]["Type"] == "Fail"
+    # Retries on transient errors where the DAG has task retries.
+    for state in ("ClaimDay", "Ingest", "Silver", "Gold", "Publish", "MarkSucceeded"):
+        assert states[state]["Retry"], state
+
+
+@pytest.mark.parametrize("rendered", [False, True])
+def test_asl_validator_accepts_it(asl_validator: Path, tmp_path: Path, rendered: bool) -> None:
+    definition = stepfunctions.build_definition()
+    text = (
+        stepfunctions.render(
+            definition, {k: f"sub-{k.lower()}" for k in stepfunctions.SUBSTITUTIONS}
+        )
+        if rendered
+        else json.dumps(definition)
+    )
+    path = tmp_path / "definition.json"
+    path.write_text(text)
+    proc = subprocess.run(
+        [str(asl_validator), "--json-path", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_asl_validator_rejects_a_broken_definition(asl_validator: Path, tmp_path: Path) -> None:
+    definition = stepfunctions.build_definition()
+    definition["States"]["Ingest"]["Next"] = "NoSuchState"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(definition))
+    proc = subprocess.run([str(asl_validator), "--json-path", str(path)], capture_output=True)
+    assert proc.returncode != 0
+
+
+def for_moto(definition: dict) -> dict:
+    """Swap the ``.sync`` integrations moto cannot run for their plain aws-sdk calls."""
+    out = copy.deepcopy(definition)
+
+    def visit(states: dict) -> None:
+        for state in states.values():
+            resource = state.get("Resource", "")
+            if resource == "arn:aws:states:::glue:startJobRun.sync":
+                state["Resource"] = "arn:aws:states:::aws-sdk:glue:startJobRun"
+                state["ResultSelector"] = {"JobRunId.$": "$.JobRunId"}
+            elif resource == "arn:aws:states:::athena:startQueryExecution.sync":
+                state["Resource"] = "arn:aws:states:::aws-sdk:athena:startQueryExecution"
+                state["ResultSelector"] = {"QueryExecutionId.$": "$.QueryExecutionId"}
+            elif resource == "arn:aws:states:::athena:getQueryResults":
+                state["Resource"] = "arn:aws:states:::aws-sdk:athena:getQueryResults"
+            elif (
+                state["Type"] == "Choice"
+                and state["Choices"][0].get("Variable") == "$.check.failures"
+            ):
+                # moto's JSONPath yields a one-element list for an indexed path
+                # ($.ResultSet.Rows[1]...) where Step Functions yields the scalar.
+                state["Choices"][0]["Variable"] = "$.check.failures[0]"
+            for branch in state.get("Branches", []):
+                visit(branch["States"])
+
+    visit(out["States"])
+    return out
+
+
+def _execute(sfn, arn: str, name: str, day: date) -> dict:
+    execution = sfn.start_execution(
+        stateMachineArn=arn,
+        name=name,
+        input=json.dumps(
+            {
+                "logical_date": day.isoformat(),
+                "lookback_days": 2,
+                "streams": list(pipeline.ALL_STREAMS),
+                "claimed_at": "2026-04-21T00:30:00.000Z",
+                "lease_expires_at": "2026-04-21T06:30:00.000Z",
+            }
+        ),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        desc = sfn.describe_execution(executionArn=execution["executionArn"])
+        if desc["status"] != "RUNNING":
+            return desc
+        time.sleep(0.5)
+    raise TimeoutError(f"execution {name} still RUNNING after 60s")
+
+
+def _summary(day: date) -> dict:
+    return {
+        "run_id": "x",
+        "logical_date": day.isoformat(),
+        "window_start": (day - timedelta(days=2)).isoformat(),
+        "window_end": day.isoformat(),
+        "streams": {},
+        "requests_total": 42,
+        "duration_s": 1.0,
+    }
+
+
+@pytest.mark.slow
+def test_twin_runs_in_moto(aws_env, monkeypatch) -> None:
+    env = provision(aws_env)
+    aws_env.configure({"stepfunctions": {"execute_state_machine": True}})
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    store = open_state_store(load_settings())
+    definition = stepfunctions.render(
+        for_moto(stepfunctions.build_definition()),
+        {
+            "LambdaFunctionName": env["WISTIA_LAMBDA_FUNCTION"],
+            "SilverJobName": env["WISTIA_GLUE_SILVER_JOB"],
+            "GoldJobName": env["WISTIA_GLUE_GOLD_JOB"],
+            "StateTableName": env["WISTIA_STATE_TABLE"],
+            "LakeUri": env["WISTIA_LAKE_URI"],
+            "PiiSecretId": env["WISTIA_PII_SECRET_ID"],
+            "AthenaDatabase": env["WISTIA_ATHENA_DATABASE"],
+            "AthenaWorkGroup": env["WISTIA_ATHENA_WORKGROUP"],
+            "AthenaOutputLocation": env["WISTIA_ATHENA_OUTPUT"],
+        },
+    )
+    role = boto3.client("iam").get_role(RoleName="wistia-test")["Role"]["Arn"]
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.create_state_machine(name="wistia-daily", definition=definition, roleArn=role)[
+        "stateMachineArn"
+    ]
+
+    # --- green: every step, then the watermark and SUCCEEDED ----------------------------------
+    queue_lambda_result(aws_env, _summary(DAY))
+    queue_check_results(aws_env)
+    desc = _execute(sfn, arn, "day-ok", DAY)
+    assert desc["status"] == "SUCCEEDED", desc
+    record = store.get_day(DAY)
+    assert record.status is DayStatus.SUCCEEDED
+    assert record.run_id == "day-ok"
+    assert record.counts == {"requests_total": 42, "checks_passed": len(list_queries("checks"))}
+    assert store.get_watermark() == DAY
+    glue = boto3.client("glue")
+    for job in (env["WISTIA_GLUE_SILVER_JOB"], env["WISTIA_GLUE_GOLD_JOB"]):
+        (run,) = glue.get_job_runs(JobName=job)["JobRuns"]
+        assert run["Arguments"] == pipeline.glue_arguments(
+            pipeline.glue_job_args(
+                DAY - timedelta(days=2), DAY, env["WISTIA_LAKE_URI"], env["WISTIA_PII_SECRET_ID"]
+            )
+        )
+    athena = boto3.client("athena")
+    ids = athena.list_query_executions(WorkGroup=env["WISTIA_ATHENA_WORKGROUP"])[
+        "QueryExecutionIds"
+    ]
+    issued = {
+        " ".join(athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"].split())
+        for i in ids
+    }
+    expected = set()
+    for name in list_queries("checks"):
+        sql = render_sql(
+            "checks",
+            name,
+            start_date=DAY - timedelta(days=2),
+            end_date=DAY,
+            database=env["WISTIA_ATHENA_DATABASE"],
+            tolerance=0.0,
+        )
+        body = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
+        expected.add(" ".join(" ".join(body).split()))
+    assert issued == expected  # the DAG's SQL, window bound at run time
+
+    # --- red: a failing check -> MarkFailed writes FAILED -> the execution fails --------------
+    next_day = DAY + timedelta(days=1)
+    queue_lambda_result(aws_env, _summary(next_day))
+    names = list_queries("checks")
+    queue_check_results(aws_env, failures=0, names=names[:1])
+    queue_check_results(aws_env, failures=3, names=names[1:2])
+    desc = _execute(sfn, arn, "day-bad", next_day)
+    assert desc["status"] == "FAILED", desc
+    record = store.get_day(next_day)
+    assert record.status is DayStatus.FAILED
+    assert record.run_id == "day-bad"
+    assert "DataCheckFailed" in record.error and names[1] in record.error
+    assert store.get_watermark() == DAY
