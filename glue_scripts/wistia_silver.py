@@ -56,7 +56,8 @@ def _write_current(
         spark, snapshots, silver_uri(lake, snap_table), days, [snapshots.columns[0]]
     )
     every = lake_io.read_table(spark, silver_uri(lake, snap_table), snapshots.schema)
-    assert every is not None  # just written
+    if every is None:
+        raise RuntimeError(f"silver table {snap_table} missing right after writing it")
     return lake_io.persist(every)
 
 

@@ -45,3 +45,9 @@ def test_local_pii_key_generated_once(tmp_path: Path) -> None:
     first = ensure_local_pii_key(tmp_path)
     assert len(first) == 64
     assert ensure_local_pii_key(tmp_path) == first
+
+
+def test_visitors_cap_is_optional() -> None:
+    assert load_settings({}).visitors_max_pages is None
+    assert load_settings({"WISTIA_VISITORS_MAX_PAGES": "5"}).visitors_max_pages == 5
+    assert load_settings({"WISTIA_VISITORS_MAX_PAGES": "0"}).visitors_max_pages is None

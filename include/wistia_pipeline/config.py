@@ -56,6 +56,8 @@ class Settings:
     max_workers: int
     state_table: str
     state_db: Path
+    # Cap on /stats/visitors pages per run (account-wide, 100 visitors a page); None = no cap.
+    visitors_max_pages: int | None = None
     secret_id: str | None = None
     pii_secret_id: str | None = None
     # Secrets: excluded from repr so they never reach a log line by accident.
@@ -102,6 +104,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_workers=_int(env, "WISTIA_MAX_WORKERS", DEFAULT_MAX_WORKERS, minimum=1),
         state_table=env.get("WISTIA_STATE_TABLE") or DEFAULT_STATE_TABLE,
         state_db=Path(env.get("WISTIA_STATE_DB") or state_dir / "state.sqlite"),
+        visitors_max_pages=_int(env, "WISTIA_VISITORS_MAX_PAGES", 0, minimum=0) or None,
         secret_id=env.get("WISTIA_SECRET_ID") or None,
         pii_secret_id=env.get("WISTIA_PII_SECRET_ID") or None,
         api_token=env.get("WISTIA_API_TOKEN") or None,

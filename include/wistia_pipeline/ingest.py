@@ -556,6 +556,8 @@ def ingest_day(
     """
     started = time.monotonic()
     names = _validate_streams(streams)
+    if visitors_max_pages is None:
+        visitors_max_pages = settings.visitors_max_pages
     if visitors_max_pages is not None and visitors_max_pages < 1:
         raise ValueError(f"visitors_max_pages must be >= 1, got {visitors_max_pages}")
     safe_id = bronze.safe_run_id(run_id)

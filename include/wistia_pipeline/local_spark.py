@@ -71,9 +71,10 @@ def run_glue_script(
 ) -> None:
     """Run ``script`` with local ``spark-submit``; raise :class:`GlueScriptError` on failure.
 
-    ``env`` is added to the current environment. The job's output is logged at INFO (the task
-    log); on failure the error carries the tail of stderr. Argument values are not logged, only
-    their names (a Glue argument may carry a secret id).
+    ``env`` is added to the current environment. The job's output (spark-submit merges the
+    driver's stdout and stderr) is logged at INFO, i.e. into the task log; on failure the error
+    names the job's last Python exception and carries the tail of the output. Argument values
+    are not logged, only their names (a Glue argument may carry a secret id).
     """
     script = Path(script)
     if not script.is_file():

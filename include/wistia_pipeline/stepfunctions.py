@@ -142,8 +142,9 @@ def check_query_parts(name: str, tolerance: float) -> tuple[dict[str, str], str]
 def _check_glue_argument_names(bound: Mapping[str, str]) -> None:
     """The bound Glue arguments must be exactly the ones the DAG passes (no drift)."""
     day = date(2000, 1, 1)
-    secret_arg = "pii-secret-id"
-    dag_args = pipeline.glue_arguments(pipeline.glue_job_args(day, day, "s3://lake", secret_arg))
+    dag_args = pipeline.glue_arguments(
+        pipeline.glue_job_args(day, day, "s3://lake", _sub("PiiSecretId"))
+    )
     if {name.removesuffix(".$") for name in bound} != set(dag_args):
         raise AssertionError(f"Glue arguments drifted from pipeline.glue_job_args: {dag_args}")
 

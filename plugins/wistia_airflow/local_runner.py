@@ -37,7 +37,6 @@ def airflow_env(airflow_home: Path, base: Mapping[str, str] | None = None) -> di
         {
             "AIRFLOW_HOME": str(airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(repo_root() / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",

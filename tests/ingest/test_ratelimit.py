@@ -17,7 +17,7 @@ def test_paces_to_the_rate():
     for _ in range(11):
         bucket.acquire()
     elapsed = time.monotonic() - start
-    assert 0.95 <= elapsed < 1.4
+    assert 0.95 <= elapsed < 3.0
 
 
 def test_shared_by_threads_never_exceeds_rate():
@@ -105,7 +105,7 @@ def test_burst_absorbs_late_wakeups_but_bounds_any_span():
     start = time.monotonic()
     for _ in range(10):
         bucket.acquire()
-    assert time.monotonic() - start < 0.1  # served from the accrued tokens
+    assert time.monotonic() - start < 0.3  # served from the accrued tokens
     start = time.monotonic()
     for _ in range(10):
         bucket.acquire()

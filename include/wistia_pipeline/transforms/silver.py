@@ -44,7 +44,7 @@ def _in_window(day: Column, start: dt.date, end: dt.date) -> Column:
     return (day >= F.lit(start)) & (day <= F.lit(end))
 
 
-def _base_checks(parsed: DataFrame) -> list[tuple[Column, str | Column]]:
+def _base_checks() -> list[tuple[Column, str | Column]]:
     return [
         (F.col("_parse_error").isNotNull(), F.col("_parse_error")),
         (F.col("_run_id").isNull(), "missing_run_id"),
@@ -99,7 +99,7 @@ def check_events(parsed: DataFrame, start: dt.date, end: dt.date) -> Checked:
         r["thumbnail"]["url"].alias("thumbnail_url"),
     )
     checks: list[tuple[Column, str | Column]] = [
-        *_base_checks(parsed),
+        *_base_checks(),
         (~present(F.col("event_key")), "missing_event_key"),
         (~present(F.col("_received_at_raw")), "missing_received_at"),
         (F.col("received_at").isNull(), "bad_received_at"),
@@ -152,7 +152,7 @@ def check_media_by_date(parsed: DataFrame, start: dt.date, end: dt.date) -> Chec
         to_double(r["hours_watched"]).alias("hours_watched"),
     )
     checks: list[tuple[Column, str | Column]] = [
-        *_base_checks(parsed),
+        *_base_checks(),
         (~present(F.col("media_id")), "missing_media_id"),
         (~present(F.col("_date_raw")), "missing_date"),
         (F.col("dt").isNull(), "bad_date"),
@@ -182,7 +182,7 @@ def check_analytics(parsed: DataFrame, start: dt.date, end: dt.date) -> Checked:
     day_raw = F.coalesce(r["timestamp"], r["date"])
     metrics = []
     checks: list[tuple[Column, str | Column]] = [
-        *_base_checks(parsed),
+        *_base_checks(),
         (~present(F.col("media_id")), "missing_media_id"),
         (~present(F.col("_day_raw")), "missing_timestamp"),
         (F.col("dt").isNull(), "bad_timestamp"),
@@ -249,7 +249,7 @@ def check_medias(parsed: DataFrame) -> Checked:
         r["folder"]["hashedId"].alias("folder_hashed_id"),
     )
     checks: list[tuple[Column, str | Column]] = [
-        *_base_checks(parsed),
+        *_base_checks(),
         (~present(F.col("media_id")), "missing_hashed_id"),
         (F.col("dt").isNull(), "missing_dt"),
         (bad_cast(F.col("_id_raw"), F.col("media_numeric_id")), "bad_id"),
@@ -346,7 +346,7 @@ def check_visitors(parsed: DataFrame) -> Checked:
         to_bool(r["user_agent_details"]["mobile"]).alias("mobile"),
     )
     checks: list[tuple[Column, str | Column]] = [
-        *_base_checks(parsed),
+        *_base_checks(),
         (~present(F.col("visitor_key")), "missing_visitor_key"),
         (F.col("dt").isNull(), "missing_dt"),
         (bad_cast(F.col("_created_raw"), F.col("created_at")), "bad_created_at"),
