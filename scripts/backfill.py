@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from wistia_airflow import local_runner
-from wistia_pipeline.config import load_settings
+from wistia_pipeline.config import ensure_local_pii_key, load_settings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     home = args.airflow_home or Path(
         os.environ.get("AIRFLOW_HOME") or settings.state_dir / "airflow"
     )
+    if settings.target == "local" and not settings.pii_hash_key and not settings.pii_secret_id:
+        # The local default key: generated once under the state dir, never hard-coded.
+        os.environ["WISTIA_PII_HASH_KEY"] = ensure_local_pii_key(settings.state_dir)
     # Airflow reads its configuration when first imported: set the environment before that.
     os.environ.update(local_runner.airflow_env(home.resolve()))
     local_runner.ensure_metadata_db(home.resolve())

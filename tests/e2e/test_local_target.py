@@ -1,9 +1,10 @@
 """The local target end to end through Airflow: simulator -> in-process ingestion -> Glue scripts
 on local Spark -> checks on DuckDB -> SQLite run state, one dag.test() run per day.
 
-Covers: three consecutive days; a rerun gives identical gold; late events released in the
-simulator are picked up by the next day's lookback; a fault injected in the gold step leaves the
-watermark where it was, marks the day FAILED, and a rerun completes.
+Covers, in five runs: three consecutive days (D1, D2, then D3); a fault injected in D3's gold
+step leaves the watermark where it was and marks D3 FAILED; the rerun of D3 completes and its
+lookback picks up the late events released in the simulator after D1 and D2 ran; a further rerun
+of D3 gives identical gold.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 SIM_START = date(2026, 3, 1)
 SIM_END = date(2026, 3, 12)
-D1, D2, D3, D4 = (date(2026, 3, 6) + timedelta(days=i) for i in range(4))
+D1, D2, D3 = (date(2026, 3, 6) + timedelta(days=i) for i in range(3))
 
 
 def gold_rows(lake: Path, start: date, end: date) -> list[tuple]:
@@ -97,46 +98,46 @@ def test_local_target_days_rerun_late_events_and_fault(
         monkeypatch.setenv(key, value)
     store = open_state_store(load_settings())
 
-    # --- three consecutive days ---------------------------------------------------------------
-    result = airflow_runner.backfill(D1, D3, env)
+    # --- two consecutive days, then late events arrive -----------------------------------------
+    result = airflow_runner.backfill(D1, D2, env)
     assert result.returncode == 0, result.output[-8000:]
-    assert [d["day"] for d in result.days] == [str(D1), str(D2), str(D3)]
-    for day in (D1, D2, D3):
+    assert [d["day"] for d in result.days] == [str(D1), str(D2)]
+    for day in (D1, D2):
         assert store.get_day(day).status is DayStatus.SUCCEEDED
-    assert store.get_watermark() == D3
-    before = gold_events(lake, D1, D3)
-    assert before == simulator_events(sim, D1, D3, include_late=False)
+    assert store.get_watermark() == D2
+    before = gold_events(lake, D1, D2)
+    assert before == simulator_events(sim, D1, D2, include_late=False)
     assert sum(before.values()) > 0
+    sim.admin("POST", "release-late-events")
 
-    # --- a rerun of D3 gives identical gold for its window -------------------------------------
+    # --- the third day's gold step fails (its output path is blocked) -------------------------
+    blocked = lake / "gold" / "wistia" / "reconciliation"
+    moved = tmp_path / "reconciliation.moved"
+    shutil.move(blocked, moved)
+    blocked.write_text("not a directory: injected fault for the gold step\n")
+    failed = airflow_runner.backfill(D3, D3, env)
+    assert failed.returncode == 1, failed.output[-8000:]
+    assert "gold" in failed.days[0]["failed_tasks"]
+    record = store.get_day(D3)
+    assert record.status is DayStatus.FAILED
+    assert record.error.startswith("gold:")
+    assert store.get_watermark() == D2
+
+    # --- the fault is gone: a rerun completes and its lookback picks up the late events -------
+    blocked.unlink()
+    shutil.move(moved, blocked)
+    fixed = airflow_runner.backfill(D3, D3, env)
+    assert fixed.returncode == 0, fixed.output[-8000:]
+    assert store.get_day(D3).status is DayStatus.SUCCEEDED
+    assert store.get_watermark() == D3
+    after = gold_events(lake, D1, D3)
+    assert after == simulator_events(sim, D1, D3, include_late=True)
+    late = sum(after.values()) - sum(simulator_events(sim, D1, D3, False).values())
+    assert late > 0  # the late events of D1 and D2 really changed gold
+
+    # --- a rerun of the same day gives identical gold for its window -------------------------
     snapshot = gold_rows(lake, D1, D3)
     rerun = airflow_runner.backfill(D3, D3, env)
     assert rerun.returncode == 0, rerun.output[-8000:]
     assert gold_rows(lake, D1, D3) == snapshot
     assert store.get_day(D3).run_id == rerun.days[0]["run_id"]
-
-    # --- late events arrive; D4's gold step fails (its output path is blocked) ---------------
-    sim.admin("POST", "release-late-events")
-    blocked = lake / "gold" / "wistia" / "reconciliation"
-    moved = tmp_path / "reconciliation.moved"
-    shutil.move(blocked, moved)
-    blocked.write_text("not a directory: injected fault for the gold step\n")
-    failed = airflow_runner.backfill(D4, D4, env)
-    assert failed.returncode == 1, failed.output[-8000:]
-    assert "gold" in failed.days[0]["failed_tasks"]
-    record = store.get_day(D4)
-    assert record.status is DayStatus.FAILED
-    assert record.error.startswith("gold:")
-    assert store.get_watermark() == D3
-
-    # --- the fault is gone: a rerun of D4 completes and picks up the late events of D2..D4 ----
-    blocked.unlink()
-    shutil.move(moved, blocked)
-    fixed = airflow_runner.backfill(D4, D4, env)
-    assert fixed.returncode == 0, fixed.output[-8000:]
-    assert store.get_day(D4).status is DayStatus.SUCCEEDED
-    assert store.get_watermark() == D4
-    after = gold_events(lake, D2, D4)
-    assert after == simulator_events(sim, D2, D4, include_late=True)
-    late_total = sum(after.values()) - sum(simulator_events(sim, D2, D4, False).values())
-    assert late_total > 0  # the late events really changed gold

@@ -40,6 +40,17 @@ def _latest() -> list[Column]:
     return [F.col("_fetched_at").desc_nulls_last(), F.col("_run_id").desc_nulls_last()]
 
 
+def _checked(typed: DataFrame, checks: list[tuple[Column, str | Column]]) -> Checked:
+    """Attach the reject reason; ``raw`` is kept only on rejected rows (it is only needed
+    there, and dropping it keeps the job's cached intermediate small)."""
+    reason = first_reason(checks)
+    return Checked(
+        typed.withColumn("_reject_reason", reason).withColumn(
+            "raw", F.when(F.col("_reject_reason").isNotNull(), F.col("raw"))
+        )
+    )
+
+
 def _in_window(day: Column, start: dt.date, end: dt.date) -> Column:
     return (day >= F.lit(start)) & (day <= F.lit(end))
 
@@ -114,7 +125,7 @@ def check_events(parsed: DataFrame, start: dt.date, end: dt.date) -> Checked:
         ),
         (~_in_window(F.col("dt"), start, end), "received_at_outside_window"),
     ]
-    return Checked(typed.withColumn("_reject_reason", first_reason(checks)))
+    return _checked(typed, checks)
 
 
 def events_silver(valid: DataFrame, hasher: PiiHasher) -> DataFrame:
@@ -161,7 +172,7 @@ def check_media_by_date(parsed: DataFrame, start: dt.date, end: dt.date) -> Chec
         (bad_cast(F.col("_hours_raw"), F.col("hours_watched")), "bad_hours_watched"),
         (~_in_window(F.col("dt"), start, end), "date_outside_window"),
     ]
-    return Checked(typed.withColumn("_reject_reason", first_reason(checks)))
+    return _checked(typed, checks)
 
 
 def media_daily_stats_silver(valid: DataFrame) -> DataFrame:
@@ -203,7 +214,7 @@ def check_analytics(parsed: DataFrame, start: dt.date, end: dt.date) -> Checked:
         F.to_date(to_timestamp_utc(day_raw)).alias("dt"),
         *metrics,
     )
-    return Checked(typed.withColumn("_reject_reason", first_reason(checks)))
+    return _checked(typed, checks)
 
 
 def media_analytics_silver(valid: DataFrame) -> DataFrame:
@@ -259,7 +270,7 @@ def check_medias(parsed: DataFrame) -> Checked:
         (bad_cast(F.col("_duration_raw"), F.col("duration")), "bad_duration"),
         (bad_cast(F.col("_progress_raw"), F.col("progress")), "bad_progress"),
     ]
-    return Checked(typed.withColumn("_reject_reason", first_reason(checks)))
+    return _checked(typed, checks)
 
 
 def medias_snapshot_silver(valid: DataFrame) -> DataFrame:
@@ -355,7 +366,7 @@ def check_visitors(parsed: DataFrame) -> Checked:
         (bad_cast(F.col("_play_raw"), F.col("play_count")), "bad_play_count"),
         (bad_cast(F.col("_mobile_raw"), F.col("mobile")), "bad_mobile"),
     ]
-    return Checked(typed.withColumn("_reject_reason", first_reason(checks)))
+    return _checked(typed, checks)
 
 
 def visitors_snapshot_silver(valid: DataFrame, hasher: PiiHasher) -> DataFrame:
