@@ -26,9 +26,13 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(if $(filter .tools/bin/uv,$(UV)),.to
 	$(UV) sync --frozen --quiet
 	@touch $@
 
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 env: $(VENV)/.synced ## create/refresh .venv from uv.lock
 
-test: env ## run the whole test suite
+test: env node_modules/.installed ## run the whole test suite (Python venv + asl-validator from npm)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: env ## ruff lint + format check

@@ -18,6 +18,18 @@ import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Any in-process Airflow import uses a throwaway home, never ~/airflow."""
+    previous = os.environ.get("AIRFLOW_HOME")
+    os.environ["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home"))
+    yield
+    if previous is None:
+        os.environ.pop("AIRFLOW_HOME", None)
+    else:
+        os.environ["AIRFLOW_HOME"] = previous
 SIM_TOKEN = "sim-test-token-7c1e"  # the simulator's own test credential, not a real secret
 
 
