@@ -6,6 +6,7 @@ Helpers here start real processes; nothing is mocked in-process.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import subprocess
@@ -30,6 +31,8 @@ def _isolated_airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         os.environ.pop("AIRFLOW_HOME", None)
     else:
         os.environ["AIRFLOW_HOME"] = previous
+
+
 SIM_TOKEN = "sim-test-token-7c1e"  # the simulator's own test credential, not a real secret
 
 
@@ -170,3 +173,5 @@ def spark():
     )
     yield session
     session.stop()
+    # py4j logs from __del__ at interpreter exit, after pytest closed the captured streams.
+    logging.getLogger("py4j").setLevel(logging.WARNING)

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from wistia_pipeline.packaging.lambda_zip import _write_zip
+from wistia_pipeline.packaging.lambda_zip import write_zip
 
 PACKAGE = "wistia_pipeline"
 EXCLUDED_SUBPACKAGES = frozenset({"packaging"})
@@ -49,7 +49,7 @@ def glue_zip_entries(package_dir: Path) -> list[tuple[Path, str]]:
 def build_glue_zip(out: Path) -> Path:
     """Build the zip at ``out``; return its path."""
     package_dir = Path(__file__).resolve().parents[1]
-    _write_zip(out, glue_zip_entries(package_dir))
+    write_zip(out, glue_zip_entries(package_dir))
     return out
 
 

@@ -182,7 +182,9 @@ def vendor_files(vendor_dir: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def _write_zip(out: Path, entries: list[tuple[Path, str]]) -> None:
+def write_zip(out: Path, entries: list[tuple[Path, str]]) -> None:
+    """Write ``(source, arcname)`` entries as a reproducible zip (sorted, fixed timestamps),
+    atomically; shared by every artifact build."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -205,7 +207,7 @@ def build_lambda_zip(out: Path, cache_root: Path | None = None) -> Path:
     names = [arc for _, arc in entries]
     if len(names) != len(set(names)):
         raise RuntimeError("duplicate paths in the Lambda zip (vendored package shadows ours?)")
-    _write_zip(out, entries)
+    write_zip(out, entries)
     return out
 
 

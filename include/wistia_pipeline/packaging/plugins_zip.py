@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from wistia_pipeline.config import repo_root
-from wistia_pipeline.packaging.lambda_zip import _write_zip
+from wistia_pipeline.packaging.lambda_zip import write_zip
 
 # (source directory relative to the repo, top-level name in the zip, subpackages left out)
 PACKAGES: tuple[tuple[str, str, frozenset[str]], ...] = (
@@ -63,7 +63,7 @@ def plugins_zip_entries(repo: Path) -> list[tuple[Path, str]]:
 
 def build_plugins_zip(out: Path, repo: Path | None = None) -> Path:
     """Build ``plugins.zip`` at ``out`` from the checkout at ``repo``; return ``out``."""
-    _write_zip(out, plugins_zip_entries(repo or repo_root()))
+    write_zip(out, plugins_zip_entries(repo or repo_root()))
     return out
 
 
