@@ -19,6 +19,7 @@ from pathlib import Path
 
 from wistia_airflow import local_runner
 from wistia_pipeline.config import ensure_local_pii_key, load_settings
+from wistia_simulator.process import free_port, start_simulator, stop_process, wait_until_up
 
 PORT = int(os.environ.get("AIRFLOW_PORT", "8080"))
 USER = "admin"
@@ -53,22 +54,8 @@ def main() -> int:
     children: list[subprocess.Popen] = []
     if not env.get("WISTIA_API_TOKEN"):
         token = secrets.token_hex(16)
-        sim_port = local_free_port()
-        children.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "wistia_simulator",
-                    "--port",
-                    str(sim_port),
-                    "--token",
-                    token,
-                    "--seed",
-                    "42",
-                ],
-            )
-        )
+        sim_port = free_port()
+        children.append(start_simulator(sim_port, token, "--seed", "42"))
         env["WISTIA_API_URL"] = f"http://127.0.0.1:{sim_port}/modern"
         env["WISTIA_API_TOKEN"] = token
         print(f"Wistia simulator on http://127.0.0.1:{sim_port}/modern (no WISTIA_API_TOKEN set)")
@@ -77,6 +64,8 @@ def main() -> int:
     children.append(airflow)
     try:
         password = wait_for_password(home, airflow)
+        # The UI is ready once the api-server answers its unauthenticated health endpoint.
+        wait_until_up(f"http://127.0.0.1:{PORT}/api/v2/monitor/health", airflow, timeout=300)
         print(
             f"\nAirflow UI:   http://localhost:{PORT}\n"
             f"Login:        {USER} / {password}\n"
@@ -89,20 +78,7 @@ def main() -> int:
         return 0
     finally:
         for child in reversed(children):
-            if child.poll() is None:
-                child.terminate()
-                try:
-                    child.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-
-
-def local_free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+            stop_process(child, timeout=30)
 
 
 if __name__ == "__main__":

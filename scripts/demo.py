@@ -12,63 +12,14 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from wistia_pipeline.config import ensure_local_pii_key, load_settings, repo_root
+from wistia_simulator.process import free_port, start_simulator, stop_process
 
 DAYS = 3
 TOP_N = 5
-
-
-def start_simulator(port: int, token: str, end: date, log_path: Path) -> subprocess.Popen:
-    log = log_path.open("ab")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wistia_simulator",
-            "--port",
-            str(port),
-            "--token",
-            token,
-            "--seed",
-            "42",
-            "--start-date",
-            (end - timedelta(days=29)).isoformat(),
-            "--end-date",
-            end.isoformat(),
-        ],
-        stdout=log,
-        stderr=log,
-    )
-    wait_until_up(f"http://127.0.0.1:{port}/_admin/health", proc)
-    return proc
-
-
-def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the simulator exited with code {proc.returncode}")
-        try:
-            if requests.get(url, timeout=1).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"the simulator did not answer {url} within {timeout}s")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run_backfill(start: date, end: date, log_path: Path) -> int:
@@ -137,7 +88,13 @@ def main() -> int:
     start = yesterday - timedelta(days=DAYS - 1)
 
     print(f"Starting the Wistia simulator on 127.0.0.1:{port} ...", flush=True)
-    sim = start_simulator(port, token, yesterday, logs / f"simulator-{stamp}.log")
+    sim = start_simulator(
+        port,
+        token,
+        *("--seed", "42", "--start-date", (yesterday - timedelta(days=29)).isoformat()),
+        *("--end-date", yesterday.isoformat()),
+        log_path=logs / f"simulator-{stamp}.log",
+    )
     try:
         os.environ.update(
             {
@@ -157,11 +114,7 @@ def main() -> int:
             return code
         print_summary(settings.lake_uri, start, yesterday)
     finally:
-        sim.terminate()
-        try:
-            sim.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            sim.kill()
+        stop_process(sim)
         print("\nSimulator stopped.")
 
     home = Path(os.environ.get("AIRFLOW_HOME") or state_dir / "airflow")

@@ -40,6 +40,9 @@ def airflow_env(airflow_home: Path, base: Mapping[str, str] | None = None) -> di
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+            # `airflow standalone` spawns `airflow ...` and the local target spawns
+            # `spark-submit`: both must resolve to this environment's, not to whatever is on PATH.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
         }
     )
     env.setdefault("WISTIA_TARGET", "local")
