@@ -8,9 +8,11 @@ Ctrl-C stops everything it started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -46,12 +48,14 @@ def main() -> int:
             "AIRFLOW__API__PORT": str(PORT),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
             "WISTIA_TARGET": "local",
+            # One DAG with max_active_runs=1 on a small machine: a few executor slots suffice.
+            "AIRFLOW__CORE__PARALLELISM": "4",
         }
     )
     env.setdefault("WISTIA_START_DATE", (datetime.now(UTC).date() - timedelta(days=3)).isoformat())
     if not env.get("WISTIA_PII_HASH_KEY"):
         env["WISTIA_PII_HASH_KEY"] = ensure_local_pii_key(settings.state_dir)
-    children: list[subprocess.Popen] = []
+    children: list[subprocess.Popen] = []  # started before Airflow (the simulator)
     if not env.get("WISTIA_API_TOKEN"):
         token = secrets.token_hex(16)
         sim_port = free_port()
@@ -60,8 +64,10 @@ def main() -> int:
         env["WISTIA_API_TOKEN"] = token
         print(f"Wistia simulator on http://127.0.0.1:{sim_port}/modern (no WISTIA_API_TOKEN set)")
     local_runner.ensure_metadata_db(home)
-    airflow = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=env)
-    children.append(airflow)
+    # Its own process group: standalone's scheduler, workers and servers all stop with it.
+    airflow = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "standalone"], env=env, start_new_session=True
+    )
     try:
         password = wait_for_password(home, airflow)
         # The UI is ready once the api-server answers its unauthenticated health endpoint.
@@ -77,8 +83,21 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        for child in reversed(children):
+        stop_process_group(airflow)
+        for child in children:
             stop_process(child, timeout=30)
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM the whole group, then SIGKILL what is left after ``timeout``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=timeout)
+    # Children (scheduler, executor workers) may outlive the standalone parent.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 if __name__ == "__main__":
