@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -23,7 +24,7 @@ def test_plugins_zip_layout_and_reproducible(tmp_path: Path) -> None:
     names = zipfile.ZipFile(first).namelist()
     assert names == sorted(names)
     tops = {n.split("/", 1)[0] for n in names}
-    assert tops == {"wistia_pipeline", "wistia_airflow"}
+    assert tops == {".airflowignore", "wistia_pipeline", "wistia_airflow"}
     assert "wistia_pipeline/__init__.py" in names
     assert "wistia_airflow/__init__.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
@@ -52,6 +53,30 @@ def test_plugins_zip_imports_like_mwaa(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout.strip()) > 0
+
+
+def test_airflow_plugin_loader_accepts_the_unpacked_zip(tmp_path: Path) -> None:
+    """MWAA's scheduler/api-server load the plugins folder at start-up: nothing in plugins.zip may
+    be imported as a plugin (a __main__.py would exit the process, relative imports would fail)."""
+    folder = tmp_path / "plugins"
+    zipfile.ZipFile(build_plugins_zip(tmp_path / "plugins.zip")).extractall(folder)
+    code = (
+        "import sys; sys.argv = ['airflow', 'scheduler'];"
+        "from airflow import plugins_manager as pm;"
+        "pm.ensure_plugins_loaded();"
+        "print('errors', pm.get_import_errors())"
+    )
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path / "home"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(folder),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert "errors {}" in proc.stdout, proc.stdout[-2000:]
 
 
 def test_dist_layout(built_dist: Dist) -> None:

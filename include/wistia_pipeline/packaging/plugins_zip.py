@@ -9,7 +9,9 @@ carries the two packages the DAG imports at its root:
   (build-time only);
 - ``wistia_airflow/`` (from ``plugins/``), the Airflow-side adapters and callbacks.
 
-Bytecode caches and dot-files are left out. The zip is reproducible (sorted entries, fixed
+plus ``.airflowignore`` at the root (from ``plugins/.airflowignore``), so Airflow's plugin
+loader does not import the packages' modules as plugins. Bytecode caches and other dot-files are
+left out. The zip is reproducible (sorted entries, fixed
 timestamps, same writer as the Lambda and Glue zips), so an unchanged tree gives byte-identical
 output and ``scripts/deploy.py`` does not push a new MWAA object version.
 """
@@ -30,12 +32,15 @@ PACKAGES: tuple[tuple[str, str, frozenset[str]], ...] = (
 )
 # Files the DAG needs on MWAA; the build fails when one is missing.
 REQUIRED = (
+    ".airflowignore",
     "wistia_pipeline/__init__.py",
     "wistia_pipeline/config.py",
     "wistia_pipeline/pipeline.py",
     "wistia_airflow/__init__.py",
 )
 _SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
+# Shipped at the zip's root: keeps Airflow's plugin loader out of the two packages.
+AIRFLOWIGNORE = "plugins/.airflowignore"
 
 
 def plugins_zip_entries(repo: Path) -> list[tuple[Path, str]]:
@@ -54,6 +59,7 @@ def plugins_zip_entries(repo: Path) -> list[tuple[Path, str]]:
             if rel.parts[0] in excluded:
                 continue
             entries.append((path, f"{top}/{rel.as_posix()}"))
+    entries.append((repo / AIRFLOWIGNORE, ".airflowignore"))
     names = {arc for _, arc in entries}
     missing = [name for name in REQUIRED if name not in names]
     if missing:
