@@ -148,3 +148,17 @@ def test_failure_notification_publishes_to_sns(aws_env, monkeypatch) -> None:
         "data_day": "2026-05-04",
         "error": "RuntimeError: gold failed",
     }
+
+
+def test_lambda_invoke_outwaits_the_function_and_never_reinvokes() -> None:
+    from pathlib import Path
+
+    from cfnlint.decode import decode_str
+
+    from wistia_airflow.adapters.aws import lambda_client_config
+
+    template = Path(__file__).resolve().parents[2] / "include" / "infra" / "pipeline.yaml"
+    params = decode_str(template.read_text())[0]["Parameters"]
+    config = lambda_client_config()
+    assert config.read_timeout > int(params["LambdaTimeoutSeconds"]["MaxValue"])
+    assert config.retries == {"max_attempts": 0}

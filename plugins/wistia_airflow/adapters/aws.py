@@ -24,6 +24,24 @@ GLUE_MAX_WAIT_SECONDS = 24 * 3600
 ATHENA_MAX_WAIT_SECONDS = 30 * 60
 
 
+# The ingestion Lambda runs for minutes (timeout 900 s, include/infra/pipeline.yaml). botocore's
+# default 60 s read timeout would cut the synchronous invoke and its retry would invoke the
+# function again (throttled by reserved concurrency 1): wait longer than the function can run
+# and never re-invoke from the client; Airflow's task retries own that decision.
+LAMBDA_READ_TIMEOUT_S = 960
+
+
+def lambda_client_config() -> Any:
+    from botocore.config import Config
+
+    return Config(
+        read_timeout=LAMBDA_READ_TIMEOUT_S,
+        connect_timeout=10,
+        tcp_keepalive=True,
+        retries={"max_attempts": 0},
+    )
+
+
 class LambdaFunctionError(RuntimeError):
     """The ingestion Lambda ran and raised (the invoke response carries ``FunctionError``)."""
 
@@ -42,7 +60,7 @@ class AwsAdapter(Adapter):
         from airflow.providers.amazon.aws.hooks.lambda_function import LambdaHook
 
         function = self.resources.lambda_function
-        hook = LambdaHook(aws_conn_id=self.resources.aws_conn_id)
+        hook = LambdaHook(aws_conn_id=self.resources.aws_conn_id, config=lambda_client_config())
         log.info("invoking Lambda %s with %s", function, json.dumps(payload))
         response = hook.invoke_lambda(
             function_name=function,
