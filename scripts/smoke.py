@@ -56,17 +56,28 @@ def invoke_dry_run(lam: Any, function: str, day: date) -> dict[str, Any]:
     return summary
 
 
+def run_request(day: date, now: datetime | None = None) -> dict[str, Any]:
+    """The dagRuns POST body for data day ``day``: the run's data interval is ``[day, day+1)``
+    (the DAG processes the interval's start), stated explicitly rather than inferred from the
+    logical date; a unique run id so smoke can run again the same day."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return {
+        "dag_run_id": f"smoke__{day.isoformat()}__{stamp}",
+        "logical_date": start.isoformat(),
+        "data_interval_start": start.isoformat(),
+        "data_interval_end": (start + timedelta(days=1)).isoformat(),
+        "conf": {"smoke": True},
+    }
+
+
 def trigger_dag_run(mwaa: Any, environment: str, day: date) -> dict[str, Any]:
     """Unpause ``wistia_daily`` and trigger one run through MWAA's InvokeRestApi."""
     mwaa.invoke_rest_api(
         Name=environment, Path=f"/dags/{DAG_ID}", Method="PATCH", Body={"is_paused": False}
     )
-    logical = datetime(day.year, day.month, day.day, tzinfo=UTC).isoformat()
     response = mwaa.invoke_rest_api(
-        Name=environment,
-        Path=f"/dags/{DAG_ID}/dagRuns",
-        Method="POST",
-        Body={"dag_run_id": f"smoke__{logical}", "logical_date": logical, "conf": {"smoke": True}},
+        Name=environment, Path=f"/dags/{DAG_ID}/dagRuns", Method="POST", Body=run_request(day)
     )
     status = response.get("RestApiStatusCode")
     if status not in (200, 201):

@@ -60,3 +60,21 @@ def test_parse_params() -> None:
 
 def test_stack_names() -> None:
     assert deploy.stack_names("prod") == ("wistia-prod-bootstrap", "wistia-prod")
+
+
+def test_smoke_dag_run_request_targets_the_day_and_is_unique() -> None:
+    from datetime import UTC, date, datetime
+
+    spec = importlib.util.spec_from_file_location("smoke_script", REPO / "scripts" / "smoke.py")
+    smoke = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(smoke)
+    body = smoke.run_request(date(2026, 3, 9), now=datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
+    assert body == {
+        "dag_run_id": "smoke__2026-03-09__20260310T070000Z",
+        "logical_date": "2026-03-09T00:00:00+00:00",
+        "data_interval_start": "2026-03-09T00:00:00+00:00",
+        "data_interval_end": "2026-03-10T00:00:00+00:00",
+        "conf": {"smoke": True},
+    }
+    later = smoke.run_request(date(2026, 3, 9), now=datetime(2026, 3, 10, 7, 5, tzinfo=UTC))
+    assert later["dag_run_id"] != body["dag_run_id"]
