@@ -62,9 +62,10 @@ def test_stack_names() -> None:
     assert deploy.stack_names("prod") == ("wistia-prod-bootstrap", "wistia-prod")
 
 
-def test_smoke_dag_run_request_targets_the_day_and_is_unique() -> None:
+def test_smoke_dag_run_request_targets_the_day_and_is_unique(monkeypatch) -> None:
     from datetime import UTC, date, datetime
 
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))  # smoke.py imports its sibling deploy.py
     spec = importlib.util.spec_from_file_location("smoke_script", REPO / "scripts" / "smoke.py")
     smoke = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(smoke)
