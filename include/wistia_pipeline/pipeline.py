@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 DAG_ID = "wistia_daily"
 
@@ -55,6 +56,26 @@ def window(day: date, lookback_days: int) -> tuple[date, date]:
     if isinstance(lookback_days, bool) or not isinstance(lookback_days, int) or lookback_days < 0:
         raise ValueError(f"lookback_days must be an int >= 0, got {lookback_days!r}")
     return day - timedelta(days=lookback_days), day
+
+
+def conflicting_runs(
+    day: date, lookback_days: int, run_id: str, neighbours: Sequence[Any], now: datetime
+) -> list[Any]:
+    """Live runs of other days whose window overlaps ``[D - L, D]`` (|D' - D| <= L).
+
+    ``neighbours`` are run-state records (``DayRun``) of the days around ``D``. Airflow 3
+    backfills have their own ``max_active_runs``, so ``max_active_runs=1`` alone does not stop
+    two runs from rewriting the same partitions at once; claiming refuses then.
+    """
+    return [
+        other
+        for other in neighbours
+        if other.day != day
+        and abs((other.day - day).days) <= lookback_days
+        and getattr(other.status, "value", other.status) == "RUNNING"
+        and other.run_id != run_id
+        and other.lease_expires_at > now
+    ]
 
 
 def check_streams(streams: Sequence[str] | None) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from airflow.sdk import BaseOperator
@@ -92,7 +93,19 @@ class ClaimDayOperator(WistiaStepOperator):
 
     def run_step(self, context: Any) -> dict[str, Any]:
         info = self.run(context)
-        claimed = self.store().claim_day(info.day, info.run_id)
+        store = self.store()
+        lookback = info.lookback_days
+        around = store.list_days(
+            info.day - timedelta(days=lookback), info.day + timedelta(days=lookback)
+        )
+        busy = pipeline.conflicting_runs(info.day, lookback, info.run_id, around, datetime.now(UTC))
+        if busy:
+            held = ", ".join(f"{r.day} by {r.run_id}" for r in busy)
+            raise RuntimeError(
+                f"cannot claim {info.day}: runs with overlapping windows are live ({held}); "
+                "the task retries (backfills of wistia_daily need --max-active-runs 1)"
+            )
+        claimed = store.claim_day(info.day, info.run_id)
         self.log.info("claimed %s for run %s (attempt %s)", info.day, info.run_id, claimed.attempt)
         start, end = info.window
         return {

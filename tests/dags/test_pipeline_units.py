@@ -162,3 +162,37 @@ def test_lambda_invoke_outwaits_the_function_and_never_reinvokes() -> None:
     config = lambda_client_config()
     assert config.read_timeout > int(params["LambdaTimeoutSeconds"]["MaxValue"])
     assert config.retries == {"max_attempts": 0}
+
+
+def test_conflicting_runs_are_live_overlapping_windows_of_other_runs() -> None:
+    from datetime import timedelta
+
+    from wistia_pipeline.state import DayRun, DayStatus
+
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    day = date(2026, 3, 10)
+
+    def rec(d: int, status: DayStatus, run_id: str, lease_h: int = 1) -> DayRun:
+        return DayRun(
+            day=date(2026, 3, d),
+            status=status,
+            run_id=run_id,
+            attempt=1,
+            started_at=now,
+            finished_at=None,
+            counts={},
+            error=None,
+            lease_expires_at=now + timedelta(hours=lease_h),
+        )
+
+    neighbours = [
+        rec(8, DayStatus.RUNNING, "backfill__a"),  # |8-10| = 2 <= L: overlaps
+        rec(9, DayStatus.SUCCEEDED, "backfill__b"),  # finished
+        rec(11, DayStatus.RUNNING, "backfill__c", lease_h=-1),  # lease expired
+        rec(12, DayStatus.RUNNING, "scheduled__d"),  # overlaps
+        rec(13, DayStatus.RUNNING, "scheduled__e"),  # |13-10| = 3 > L
+        rec(10, DayStatus.RUNNING, "me"),  # the day itself: claim_day decides
+    ]
+    busy = pipeline.conflicting_runs(day, 2, "me", neighbours, now)
+    assert [r.run_id for r in busy] == ["backfill__a", "scheduled__d"]
+    assert pipeline.conflicting_runs(day, 0, "me", neighbours, now) == []
