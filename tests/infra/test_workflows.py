@@ -37,8 +37,12 @@ def test_deploy_uses_oidc_approval_and_make_targets() -> None:
     deploy = load("deploy.yml")
     assert deploy[True]["push"]["branches"] == ["main"]
     assert deploy["permissions"]["id-token"] == "write"
-    (job,) = deploy["jobs"].values()
+    job = deploy["jobs"]["deploy"]
     assert job["environment"] == "production"
+    # Nothing reaches AWS unless lint and the whole suite pass on the same commit.
+    assert job["needs"] == "test"
+    gate = [s.get("run", "") for s in deploy["jobs"]["test"]["steps"]]
+    assert "make lint" in gate and "make test" in gate
     steps = job["steps"]
     creds = [
         s for s in steps if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
