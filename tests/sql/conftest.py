@@ -46,6 +46,8 @@ def _bad_lake_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # silver_no_raw_pii: a raw email and a raw IP in silver events, a raw email in visitors.
     events[DAYS[0]][0]["email_hash"] = "jane.doe@example.com"
     events[DAYS[2]][0]["ip_hash"] = "203.0.113.7"
+    # ... and an identity leaking through a free-text field.
+    events[DAYS[0]][1]["org"] = "contact: jane.doe@example.com"
     visitors = good_visitors()
     visitors[0]["email_hash"] = "john@example.org"
     root = tmp_path_factory.mktemp("template") / "bad_lake"

@@ -70,8 +70,9 @@ def test_bad_lake_fails_every_check_with_the_right_counts(bad_lake: Path) -> Non
     assert f"{DAYS[2]}/m1: 10 vs 4" in results["reconciliation_gap"].detail
 
     pii = results["silver_no_raw_pii"]
-    assert pii.failures == 3
+    assert pii.failures == 4
     assert "events.email_hash email-like: 1" in pii.detail
+    assert "events.org email-like: 1" in pii.detail
     assert "events.ip_hash ipv4-like: 1" in pii.detail
     assert "visitors.email_hash email-like: 1" in pii.detail
     # the detail never repeats the raw values it found

@@ -1,5 +1,6 @@
 -- Check: hashed identity columns in silver hold only HMAC-SHA256 hex digests (64 lowercase
--- hex chars) or NULL: never a raw email or IP. The detail names columns and counts, never the
+-- hex chars) or NULL, and free-text columns carry no email address or IPv4 address (an
+-- identity leaking through another field). The detail names columns and counts, never the
 -- offending values (they may be PII).
 WITH hashed AS (
   SELECT 'events.ip_hash' AS column_name, ip_hash AS value
@@ -15,6 +16,20 @@ WITH hashed AS (
   UNION ALL
   SELECT 'visitors.name_hash', name_hash FROM ${database}.visitors
 ),
+free_text AS (
+  SELECT 'events.org' AS column_name, org AS value
+  FROM ${database}.events WHERE dt BETWEEN '${start_date}' AND '${end_date}'
+  UNION ALL
+  SELECT 'events.embed_url', embed_url
+  FROM ${database}.events WHERE dt BETWEEN '${start_date}' AND '${end_date}'
+  UNION ALL
+  SELECT 'events.media_name', media_name
+  FROM ${database}.events WHERE dt BETWEEN '${start_date}' AND '${end_date}'
+  UNION ALL
+  SELECT 'visitors.org_name', org_name FROM ${database}.visitors
+  UNION ALL
+  SELECT 'visitors.org_title', org_title FROM ${database}.visitors
+),
 bad AS (
   SELECT
     column_name,
@@ -26,6 +41,19 @@ bad AS (
     END AS kind
   FROM hashed
   WHERE value IS NOT NULL AND NOT regexp_like(value, '^[0-9a-f]{64}$')
+  UNION ALL
+  SELECT
+    column_name,
+    CASE
+      WHEN regexp_like(value, '[^@ ]+@[^@ ]+[.][^@ ]+') THEN 'email-like'
+      ELSE 'ipv4-like'
+    END AS kind
+  FROM free_text
+  WHERE value IS NOT NULL
+    AND (
+      regexp_like(value, '[^@ ]+@[^@ ]+[.][^@ ]+')
+      OR regexp_like(value, '(^|[^0-9.])[0-9]{1,3}([.][0-9]{1,3}){3}([^0-9.]|$)')
+    )
 ),
 grouped AS (
   SELECT column_name, kind, COUNT(*) AS n
