@@ -5,18 +5,17 @@ Helpers here start real processes; nothing is mocked in-process.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+
+from wistia_simulator.process import free_port, stop_process, wait_until_up
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,33 +33,6 @@ def _isolated_airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 SIM_TOKEN = "sim-test-token-7c1e"  # the simulator's own test credential, not a real secret
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=1).status_code < 500:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} not up after {timeout}s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 class MotoServer:
@@ -89,10 +61,10 @@ def moto_server() -> Iterator[MotoServer]:
     )
     server = MotoServer(port, proc)
     try:
-        wait_http(f"{server.url}/moto-api/", proc=proc)
+        wait_until_up(f"{server.url}/moto-api/", proc)
         yield server
     finally:
-        stop(proc)
+        stop_process(proc)
 
 
 @pytest.fixture
@@ -136,9 +108,9 @@ def start_simulator(**options: object) -> Simulator:
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sim = Simulator(port, proc, SIM_TOKEN)
     try:
-        wait_http(f"{sim.base}/_admin/health", proc=proc)
+        wait_until_up(f"{sim.base}/_admin/health", proc)
     except Exception:
-        stop(proc)
+        stop_process(proc)
         raise
     return sim
 
@@ -154,7 +126,7 @@ def simulator_factory() -> Iterator:
 
     yield factory
     for sim in started:
-        stop(sim.proc)
+        stop_process(sim.proc)
 
 
 @pytest.fixture(scope="session")

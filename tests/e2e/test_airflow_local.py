@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from wistia_simulator.process import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 def test_make_airflow_serves_the_dag(tmp_path: Path) -> None:
-    from conftest import free_port
-
     port = free_port()
     env = {
         **os.environ,

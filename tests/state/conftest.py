@@ -8,10 +8,8 @@ several workers sharing state.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +20,7 @@ import requests
 from wistia_pipeline.state import RunStateStore
 from wistia_pipeline.state.dynamodb import DynamoDBRunStateStore, create_table
 from wistia_pipeline.state.sqlite_store import SQLiteRunStateStore
+from wistia_simulator.process import free_port, stop_process, wait_until_up
 
 TABLE = "wistia-state-test"
 
@@ -99,9 +98,7 @@ run_simple("127.0.0.1", int(sys.argv[1]), serial, threaded=True,
 
 @pytest.fixture(scope="session")
 def serial_moto_url() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-c", _SERIAL_MOTO, str(port)],
         env={**os.environ, "MOTO_PORT": str(port)},
@@ -110,21 +107,10 @@ def serial_moto_url() -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"serial moto server exited with {proc.returncode}")
-            try:
-                requests.get(f"{url}/moto-api/", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_until_up(f"{url}/moto-api/", proc, timeout=30)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_process(proc)
 
 
 @pytest.fixture
