@@ -280,12 +280,18 @@ def resource_names(env: str, account: str, region: str) -> dict[str, str]:
 
 
 def airflow_environment(
-    names: Mapping[str, str], glue_database: str, pii_secret_id: str, lookback_days: str
+    names: Mapping[str, str],
+    glue_database: str,
+    pii_secret_id: str,
+    lookback_days: str,
+    alert_topic_arn: str = "",
 ) -> dict[str, str]:
     """Environment variables the DAG's aws target reads (see wistia_pipeline.pipeline)."""
     from wistia_pipeline.pipeline import RESOURCE_SETTINGS
 
+    alerts = {RESOURCE_SETTINGS["alert_topic_arn"].env: alert_topic_arn} if alert_topic_arn else {}
     return {
+        **alerts,
         "WISTIA_TARGET": "aws",
         "WISTIA_LAKE_URI": names["LakeUri"],
         "WISTIA_STATE_TABLE": names["StateTableName"],
@@ -385,7 +391,11 @@ class Deployment:
         planned = planned_parameters(cfn, pipeline_name, PIPELINE_TEMPLATE, self.params)
         pii_secret = f"wistia/{self.env}/pii-hash-key"
         variables = airflow_environment(
-            names, planned["GlueDatabaseName"], pii_secret, planned["LookbackDays"]
+            names,
+            planned["GlueDatabaseName"],
+            pii_secret,
+            planned["LookbackDays"],
+            planned.get("AlertTopicArn") or "",
         )
         startup = render_startup_script(self.env, variables)
         change, versions[STARTUP_KEY] = put_if_changed(s3, mwaa_bucket, STARTUP_KEY, startup)

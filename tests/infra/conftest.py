@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from wistia_simulator.process import free_port, stop_process, wait_until_up
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -38,7 +40,7 @@ MotoServer = _root.MotoServer
 @pytest.fixture(scope="session")
 def cfn_moto() -> Iterator[MotoServer]:
     """moto server with CloudFormation support for every resource type of include/infra."""
-    port = _root.free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("moto_cfn_extras.py")),
          "-H", "127.0.0.1", "-p", str(port)],
@@ -48,10 +50,10 @@ def cfn_moto() -> Iterator[MotoServer]:
     )  # fmt: skip
     server = MotoServer(port, proc)
     try:
-        _root.wait_http(f"{server.url}/moto-api/", proc=proc)
+        wait_until_up(f"{server.url}/moto-api/", proc)
         yield server
     finally:
-        _root.stop(proc)
+        stop_process(proc)
 
 
 @pytest.fixture

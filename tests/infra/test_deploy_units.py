@@ -79,3 +79,12 @@ def test_smoke_dag_run_request_targets_the_day_and_is_unique(monkeypatch) -> Non
     }
     later = smoke.run_request(date(2026, 3, 9), now=datetime(2026, 3, 10, 7, 5, tzinfo=UTC))
     assert later["dag_run_id"] != body["dag_run_id"]
+
+
+def test_alert_topic_reaches_airflow_only_when_set() -> None:
+    names = deploy.resource_names("dev", "123456789012", "us-east-1")
+    without = deploy.airflow_environment(names, "wistia", "wistia/dev/pii-hash-key", "2")
+    assert "WISTIA_ALERT_SNS_TOPIC_ARN" not in without
+    topic = "arn:aws:sns:us-east-1:123456789012:wistia-alerts"
+    env = deploy.airflow_environment(names, "wistia", "wistia/dev/pii-hash-key", "2", topic)
+    assert env["WISTIA_ALERT_SNS_TOPIC_ARN"] == topic

@@ -202,6 +202,17 @@ def test_mwaa_optional(pipeline: dict) -> None:
     kwargs = options["secrets.backend_kwargs"]["Fn::Sub"]
     assert "connections_prefix" in kwargs and "variables_prefix" in kwargs
     json.loads(kwargs.replace("${EnvName}", "x"))
+    # failure alerts: MWAA may publish to the one topic given, and only when one is given
+    (alert,) = [
+        st["Fn::If"]
+        for pol in pipeline["Resources"]["MwaaExecutionRole"]["Properties"]["Policies"]
+        for st in pol["PolicyDocument"]["Statement"]
+        if "Fn::If" in st
+    ]
+    assert alert[0] == "HasAlertTopic"
+    assert alert[1]["Action"] == "sns:Publish" and alert[1]["Resource"] == {"Ref": "AlertTopicArn"}
+    assert alert[2] == {"Ref": "AWS::NoValue"}
+    assert pipeline["Parameters"]["AlertTopicArn"]["Default"] == ""
     # every MWAA-only resource carries the condition
     for name in ("MwaaSecurityGroup", "MwaaSecurityGroupSelfIngress", "MwaaExecutionRole"):
         assert pipeline["Resources"][name]["Condition"] == "CreateMwaa"
@@ -220,6 +231,8 @@ def _statements(template: dict):
             docs = [res["Properties"]["PolicyDocument"]]
         for doc in docs:
             for stmt in doc["Statement"]:
+                if "Fn::If" in stmt:  # a conditional statement: check the branch that applies
+                    stmt = stmt["Fn::If"][1]
                 yield name, stmt
 
 
