@@ -24,6 +24,26 @@ def _props(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
     return cloudformation_json.get("Properties", {})
 
 
+class _NamedResource:
+    """Shared by models known by their name with no Fn::GetAtt attributes. A mixin, not a
+    CloudFormationModel subclass: moto registers every subclass of that as a resource type."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+
 class CfnSecret(CloudFormationModel):
     # moto files models by the second part of their module name (moto.<service>....).
     __module__ = "moto.secretsmanager.cfn_extras"
@@ -94,28 +114,13 @@ class CfnSecret(CloudFormationModel):
         )
 
 
-class CfnGlueJob(CloudFormationModel):
+class CfnGlueJob(_NamedResource, CloudFormationModel):
     # moto files models by the second part of their module name (moto.<service>....).
     __module__ = "moto.glue.cfn_extras"
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
 
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Glue::Job"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -174,28 +179,17 @@ class CfnGlueJob(CloudFormationModel):
         glue_backends[account_id][region_name].delete_job(resource_name)
 
 
-class CfnGlueDatabase(CloudFormationModel):
+class CfnGlueDatabase(_NamedResource, CloudFormationModel):
     # moto files models by the second part of their module name (moto.<service>....).
     __module__ = "moto.glue.cfn_extras"
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
     @staticmethod
     def cloudformation_name_type() -> str:
-        return ""
+        return ""  # named by DatabaseInput, not a Name property
 
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Glue::Database"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
@@ -234,28 +228,13 @@ class CfnGlueDatabase(CloudFormationModel):
         glue_backends[account_id][region_name].delete_database(name)
 
 
-class CfnAthenaWorkGroup(CloudFormationModel):
+class CfnAthenaWorkGroup(_NamedResource, CloudFormationModel):
     # moto files models by the second part of their module name (moto.<service>....).
     __module__ = "moto.athena.cfn_extras"
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
 
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Athena::WorkGroup"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[misc]
