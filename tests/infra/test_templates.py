@@ -58,8 +58,12 @@ def test_cfn_lint_clean() -> None:
 def test_checkov_clean(tmp_path: Path) -> None:
     uv = shutil.which("uv") or str(REPO / ".tools" / "bin" / "uv")
     report = tmp_path / "checkov"
+    # checkov's secret scan also reads the file path it stores beside each mapping, so a random
+    # checkout folder name (e.g. /tmp/tmp.1CzSlmaIZ4/...) can look like a hard-coded secret in the
+    # Lambda environment (CKV_AWS_45): scan a copy under pytest's predictable tmp path.
+    templates = shutil.copytree(INFRA, tmp_path / "infra")
     proc = subprocess.run(
-        [uv, "tool", "run", "--from", CHECKOV, "checkov", "-d", str(INFRA),
+        [uv, "tool", "run", "--from", CHECKOV, "checkov", "-d", str(templates),
          "--framework", "cloudformation", "--skip-download",
          "-o", "json", "--output-file-path", str(report)],
         capture_output=True, text=True, timeout=600,
