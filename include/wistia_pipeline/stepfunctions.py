@@ -51,6 +51,8 @@ SUBSTITUTIONS: Mapping[str, str] = {
     "AthenaOutputLocation": "s3:// location for check query results",
 }
 
+# JSONata picture of the state store's timestamps (state.base.format_ts: YYYY-MM-DDTHH:MM:SS.sssZ).
+_TS_PICTURE = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001]Z"
 _START_SENTINEL = "1901-01-01"
 _END_SENTINEL = "1902-02-02"
 _DB_SENTINEL = "sfnsentineldb"
@@ -180,8 +182,12 @@ def build_definition(
         "Type": "Pass",
         "QueryLanguage": "JSONata",
         "Comment": "Default D = yesterday (UTC) and L; lease = now + lease seconds.",
+        # The context's timestamps drop a zero fraction ("...:07Z"); the claim times are
+        # re-rendered in the store's fixed-width format so they compare as strings like the
+        # DAG's (CLAIM_CONDITION: lease_expires_at < :now).
         "Output": (
-            "{% ( $now := $states.context.State.EnteredTime; "
+            f"{{% ( $ts := '{_TS_PICTURE}'; "
+            "$now := $toMillis($states.context.State.EnteredTime); "
             "$start := $toMillis($states.context.Execution.StartTime); "
             "{ 'logical_date': $exists($states.input.logical_date) ? $states.input.logical_date "
             ": $fromMillis($start - 86400000, '[Y0001]-[M01]-[D01]'), "
@@ -189,8 +195,8 @@ def build_definition(
             f": {int(lookback_days)}, "
             "'streams': $exists($states.input.streams) ? $states.input.streams : "
             f"{json.dumps(list(pipeline.ALL_STREAMS))}, "
-            "'claimed_at': $now, "
-            f"'lease_expires_at': $fromMillis($toMillis($now) + {int(lease_seconds) * 1000}) }} ) %}}"
+            "'claimed_at': $fromMillis($now, $ts), "
+            f"'lease_expires_at': $fromMillis($now + {int(lease_seconds) * 1000}, $ts) }} ) %}}"
         ),
         "Next": s["claim_day"],
     }

@@ -6,15 +6,15 @@ moto workaround (documented here): moto's interpreter cannot run the
 JSONata. :func:`for_moto` swaps the ``.sync`` resources for the plain ``aws-sdk`` calls (moto's
 Glue runs and Athena queries need no waiting) and adapts their ``ResultSelector`` (and one Choice
 path: moto's JSONPath returns a one-element list for an indexed path); the test gives
-the day and claim times in the input so the JSONata ``Prepare`` state is skipped. Every other
-state runs as generated.
+the day and claim times in the input so the JSONata ``Prepare`` state is skipped here; it is
+evaluated with the reference JSONata implementation in ``test_prepare_jsonata.py``. Every other
+state runs as generated. ``asl_validator`` comes from ``conftest.py``.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
 import time
 from datetime import date, timedelta
@@ -29,20 +29,7 @@ from wistia_pipeline.config import load_settings
 from wistia_pipeline.sql import list_queries, render_sql
 from wistia_pipeline.state import DayStatus, open_state_store
 
-REPO = Path(__file__).resolve().parents[2]
 DAY = date(2026, 4, 20)
-
-
-@pytest.fixture(scope="session")
-def asl_validator() -> Path:
-    """node_modules/.bin/asl-validator, installed from package-lock.json with `npm ci` if missing."""
-    binary = REPO / "node_modules" / ".bin" / "asl-validator"
-    if not binary.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is required to install asl-validator (package.json)")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=REPO, check=True, timeout=300)
-    return binary
 
 
 def test_generated_files_are_current() -> None:

@@ -1,0 +1,212 @@
+"""The twin's JSONata ``Prepare`` state, evaluated with the reference JSONata implementation.
+
+moto has no JSONata, so ``test_twin.py`` skips ``Prepare``. Here its ``Output`` expression (from
+:func:`stepfunctions.build_definition` and from the committed ASL file) runs in node with the npm
+``jsonata`` package at the version Step Functions documents (2.0.6, pinned in package.json),
+with ``$states`` bound the way Step Functions binds it. Expectations come from the pipeline's own
+code (streams, default lookback, lease length) and from the DynamoDB store's timestamp
+formatter: a lease the twin writes and one the Airflow DAG writes must compare as strings the way
+they compare as times (``CLAIM_CONDITION``: ``lease_expires_at < :now``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wistia_pipeline import pipeline, stepfunctions
+from wistia_pipeline.config import DEFAULT_LOOKBACK_DAYS
+from wistia_pipeline.state import dynamodb as ddb
+from wistia_pipeline.state.base import DEFAULT_LEASE_SECONDS
+
+# node -e _EVALUATE_JS <jsonata package dir>: reads {"expression": ..., "states": ...} on stdin,
+# prints the result as JSON.
+_EVALUATE_JS = """
+const jsonata = require(process.argv[1]);
+let text = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => { text += chunk; });
+process.stdin.on('end', async () => {
+  const request = JSON.parse(text);
+  try {
+    const result = await jsonata(request.expression).evaluate({}, { states: request.states });
+    process.stdout.write(JSON.stringify(result === undefined ? null : result));
+  } catch (err) {
+    process.stderr.write(JSON.stringify({ code: err.code, message: err.message }));
+    process.exit(1);
+  }
+});
+"""
+
+# Step Functions' context timestamps: ISO-8601 UTC with milliseconds, except that a whole second
+# drops the fraction ("...:06Z", not "...:06.000Z"): Java's Instant.toString.
+ENTERED = "2026-04-21T00:30:07.250Z"
+START = "2026-04-21T00:30:05.123Z"
+ALL_KEYS = {"logical_date", "lookback_days", "streams", "claimed_at", "lease_expires_at"}
+
+
+def _prepare_output(definition: dict[str, Any]) -> str:
+    state = definition["States"]["Prepare"]
+    assert state["Type"] == "Pass" and state["QueryLanguage"] == "JSONata"
+    text = state["Output"].strip()
+    assert text.startswith("{%") and text.endswith("%}"), text
+    return text[2:-2].strip()
+
+
+@pytest.fixture(scope="module", params=["generated", "committed"])
+def expression(request: pytest.FixtureRequest) -> str:
+    """The Prepare expression, from build_definition() and from the committed ASL file."""
+    if request.param == "generated":
+        return _prepare_output(stepfunctions.build_definition())
+    committed = stepfunctions.output_dir() / stepfunctions.ASL_FILE
+    return _prepare_output(json.loads(committed.read_text()))
+
+
+@pytest.fixture(scope="session")
+def evaluate(node_modules: Path):
+    """evaluate(expression, input, start, entered) -> the JSONata result, run by node."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is required to evaluate the JSONata Prepare state")
+
+    def run(expression: str, payload: dict[str, Any], start: str, entered: str) -> Any:
+        states = {
+            "input": payload,
+            "context": {
+                "Execution": {
+                    "Id": "arn:aws:states:us-east-1:123456789012:execution:wistia-daily:exec-1",
+                    "Input": payload,
+                    "Name": "exec-1",
+                    "StartTime": start,
+                },
+                "State": {"EnteredTime": entered, "Name": "Prepare", "RetryCount": 0},
+                "StateMachine": {"Id": "arn:aws:states:::stateMachine:wistia-daily"},
+            },
+        }
+        proc = subprocess.run(
+            [node, "-e", _EVALUATE_JS, str(node_modules / "jsonata")],
+            input=json.dumps({"expression": expression, "states": states}),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    return run
+
+
+def _claim(entered: str) -> dict[str, str]:
+    """What the DynamoDB store writes for a claim at ``entered`` (its own formatter)."""
+    now = ddb.now_ms(lambda: ddb.parse_ts(entered))
+    return {
+        "claimed_at": ddb.format_ts(now),
+        "lease_expires_at": ddb.format_ts(ddb.lease_until(now, DEFAULT_LEASE_SECONDS)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("start", "day_before"),
+    [
+        (START, date(2026, 4, 20)),
+        ("2026-04-21T00:00:00.001Z", date(2026, 4, 20)),  # just after midnight
+        ("2026-04-21T00:00:00Z", date(2026, 4, 20)),  # midnight exactly (no fraction)
+        ("2026-04-20T23:59:59.999Z", date(2026, 4, 19)),  # just before midnight
+        ("2026-01-01T00:00:01Z", date(2025, 12, 31)),  # month and year boundary
+        ("2026-03-01T00:05:00.000Z", date(2026, 2, 28)),
+        ("2028-03-01T00:05:00.000Z", date(2028, 2, 29)),  # leap year
+    ],
+)
+def test_empty_input_gets_every_default(
+    evaluate, expression: str, start: str, day_before: date
+) -> None:
+    entered = ddb.format_ts(ddb.parse_ts(start) + timedelta(milliseconds=40))
+    out = evaluate(expression, {}, start, entered)
+    assert out == {
+        "logical_date": day_before.isoformat(),
+        "lookback_days": DEFAULT_LOOKBACK_DAYS,
+        "streams": list(pipeline.ALL_STREAMS),
+        **_claim(entered),
+    }
+    # D is the UTC day before the execution's start, whatever the start's time of day.
+    assert date.fromisoformat(out["logical_date"]) == ddb.parse_ts(start).date() - timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"logical_date": "2026-03-15"},
+        {"lookback_days": 0},  # 0 is a value, not "missing"
+        {"lookback_days": 7},
+        {"streams": ["events"]},  # a one-element list stays a list
+        {"streams": ["medias", "visitors"]},
+        {"logical_date": "2025-12-31", "lookback_days": 0, "streams": ["analytics"]},
+        # Half the claim given: Prepare runs (NeedsPrepare wants both) and sets both itself.
+        {"logical_date": "2026-03-15", "claimed_at": "2000-01-01T00:00:00.000Z"},
+    ],
+    ids=lambda given: ",".join(f"{k}={v}" for k, v in given.items()),
+)
+def test_partial_input_keeps_what_the_caller_gave(
+    evaluate, expression: str, given: dict[str, Any]
+) -> None:
+    out = evaluate(expression, given, START, ENTERED)
+    defaults = {
+        "logical_date": "2026-04-20",
+        "lookback_days": DEFAULT_LOOKBACK_DAYS,
+        "streams": list(pipeline.ALL_STREAMS),
+    }
+    kept = {k: v for k, v in given.items() if k in defaults}
+    assert out == {**defaults, **kept, **_claim(ENTERED)}
+    assert set(out) == ALL_KEYS
+
+
+@pytest.mark.parametrize(
+    "entered",
+    [
+        ENTERED,
+        "2026-04-21T00:30:07Z",  # a whole second: Step Functions drops the ".000"
+        "2026-04-21T00:30:07.100Z",
+        "2026-12-31T21:00:00Z",  # the lease crosses into the next year
+    ],
+)
+def test_claim_times_are_written_in_the_stores_format(
+    evaluate, expression: str, entered: str
+) -> None:
+    """claimed_at = EnteredTime and lease = claimed_at + the lease, both exactly as the store
+    formats them (``format_ts``: fixed width ``YYYY-MM-DDTHH:MM:SS.sssZ``)."""
+    out = evaluate(expression, {}, START, entered)
+    claimed, lease = ddb.parse_ts(out["claimed_at"]), ddb.parse_ts(out["lease_expires_at"])
+    assert claimed == ddb.parse_ts(entered)
+    assert lease - claimed == timedelta(seconds=DEFAULT_LEASE_SECONDS)
+    assert out["claimed_at"] == ddb.format_ts(claimed)
+    assert out["lease_expires_at"] == ddb.format_ts(lease)
+    assert len(out["claimed_at"]) == len(out["lease_expires_at"]) == 24
+
+
+def test_twin_and_dag_timestamps_order_as_strings_like_as_times(evaluate, expression: str) -> None:
+    """The claim condition compares ``lease_expires_at < :now`` as strings: with leases written by
+    the DAG (the store) and by the twin (Prepare) in one table, string order must be time order."""
+    base = datetime(2026, 4, 21, 0, 30, 7, tzinfo=UTC)
+    instants = [base + timedelta(milliseconds=ms) for ms in (-1, 0, 1, 500, 999, 1000)]
+    written: list[tuple[datetime, str]] = []
+    for instant in instants:
+        # Step Functions' rendering of the instant, as Prepare receives it.
+        entered = ddb.format_ts(instant).replace(".000Z", "Z")
+        out = evaluate(expression, {}, START, entered)
+        written.append((instant, out["claimed_at"]))
+        written.append(
+            (instant + timedelta(seconds=DEFAULT_LEASE_SECONDS), out["lease_expires_at"])
+        )
+        written.append((instant, ddb.format_ts(instant)))  # the DAG's claim at the same instant
+    by_time = sorted(written, key=lambda pair: (pair[0], pair[1]))
+    by_text = sorted(written, key=lambda pair: (pair[1], pair[0]))
+    assert [t for t, _ in by_text] == [t for t, _ in by_time]
+    # Same instant, same text: the twin and the store agree byte for byte.
+    assert len({text for _, text in written}) == len({t for t, _ in written})
