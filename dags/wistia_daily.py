@@ -11,16 +11,18 @@ arrive late; silver and gold overwrite only the window's partitions, so reruns a
 | task | what |
 |---|---|
 | `claim_day` | setup: mark `D` RUNNING in the run-state store (DynamoDB / SQLite) |
-| `ingest` | the ingestion Lambda (aws) or the same handler in-process (local) |
-| `silver`, `gold` | the Glue jobs (aws, deferrable) or the same scripts on local Spark |
+| `ingest` | `LambdaInvokeFunctionOperator` (aws) or the same handler in-process (local) |
+| `silver`, `gold` | `GlueJobOperator`, deferrable (aws), or the same scripts on local Spark |
 | `checks` | the data-check SQL on Athena (aws) or DuckDB (local) |
 | `publish` | advance the watermark (never backwards), mark `D` SUCCEEDED; emits the gold Assets |
 | `mark_failed` | teardown: marks `D` FAILED with the error when a step failed (the run still fails) |
 
-The target comes from `WISTIA_TARGET` (`aws` on MWAA, `local` otherwise) when a task runs; the
-graph is the same on both. Resource names come from env / Airflow Variables at run time (see
-`wistia_pipeline.pipeline.RESOURCE_SETTINGS`). `max_active_runs=1`: consecutive days share
-`L` partitions of the window and the watermark must advance day by day.
+The target comes from `WISTIA_TARGET` (`aws` on MWAA, `local` otherwise; an env read, set for
+every Airflow component by MWAA's startup script); the graph and task ids are the same on both.
+Resource names, the Lambda payload and the Glue `script_args` are resolved at run time by
+`claim_day` (env / Airflow Variables, see `wistia_pipeline.pipeline.RESOURCE_SETTINGS`) and
+reach the later tasks through Jinja (`wistia_airflow.plan`). `max_active_runs=1`: consecutive
+days share `L` partitions of the window and the watermark must advance day by day.
 """
 
 from __future__ import annotations
@@ -28,20 +30,27 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
+# Top-level airflow.* imports: the dag-processor imports them once in its parent process
+# ([dag_processor] parsing_pre_import_modules), so a parse of this file does not pay for them.
+from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
+from airflow.sdk import DAG, Asset, BaseOperator, CronDataIntervalTimetable, Param
 
-from wistia_airflow.callbacks import notify_failure
+from wistia_airflow import plan
+from wistia_airflow.callbacks import notify_failure, record_step_error
+from wistia_airflow.local_operators import LocalGlueJobOperator, LocalIngestOperator
 from wistia_airflow.operators import (
     ChecksOperator,
     ClaimDayOperator,
-    GlueStepOperator,
-    IngestOperator,
     MarkFailedOperator,
     PublishOperator,
 )
+from wistia_airflow.provider_settings import LAMBDA_BOTOCORE_CONFIG, apply_glue_wait_settings
 from wistia_pipeline import pipeline
+from wistia_pipeline.config import resolve_target
 
-# A cheap env read (no I/O): where catchup starts. Default: the first day of 2026.
+# Cheap env reads (no I/O): the target, and where catchup starts (default: 2026-01-01).
+TARGET = resolve_target()
 START_DATE = datetime.fromisoformat(os.environ.get("WISTIA_START_DATE") or "2026-01-01").replace(
     tzinfo=UTC
 )
@@ -49,6 +58,38 @@ START_DATE = datetime.fromisoformat(os.environ.get("WISTIA_START_DATE") or "2026
 # Named Assets (no URI scheme): the lake location is resolved at run time, and a scheme would
 # make Airflow load every provider's URI handlers while parsing (~2 s).
 GOLD_ASSETS = [Asset(name=f"wistia.gold.{t}", group="wistia") for t in pipeline.GOLD_TABLES]
+
+
+def ingest_task() -> BaseOperator:
+    if TARGET == "aws":
+        return LambdaInvokeFunctionOperator(
+            task_id=pipeline.INGEST.task_id,
+            doc_md=pipeline.INGEST.doc,
+            function_name=plan.value("lambda_function"),
+            payload=plan.as_json("lambda_payload"),
+            invocation_type="RequestResponse",
+            aws_conn_id=plan.value("aws_conn_id"),
+            botocore_config=LAMBDA_BOTOCORE_CONFIG,
+            render_template_as_native_obj=False,  # the payload is JSON text
+        )
+    return LocalIngestOperator(payload=plan.value("lambda_payload"))
+
+
+def glue_task(step: pipeline.Step) -> BaseOperator:
+    script_args = plan.value("glue", step.task_id, "script_args")
+    if TARGET == "aws":
+        return GlueJobOperator(
+            task_id=step.task_id,
+            doc_md=step.doc,
+            job_name=plan.value("glue", step.task_id, "job_name"),
+            script_args=script_args,
+            aws_conn_id=plan.value("aws_conn_id"),
+            deferrable=True,
+            resume_glue_job_on_retry=True,  # a retry waits for a still-running run
+            pre_execute=apply_glue_wait_settings,
+        )
+    return LocalGlueJobOperator(step=step, script_args=script_args)
+
 
 with DAG(
     dag_id=pipeline.DAG_ID,
@@ -83,13 +124,13 @@ with DAG(
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": timedelta(hours=2),
-        "on_failure_callback": notify_failure,
+        "on_failure_callback": [record_step_error, notify_failure],
     },
 ) as dag:
     claim = ClaimDayOperator()
-    ingest = IngestOperator()
-    silver = GlueStepOperator(step=pipeline.SILVER)
-    gold = GlueStepOperator(step=pipeline.GOLD)
+    ingest = ingest_task()
+    silver = glue_task(pipeline.SILVER)
+    gold = glue_task(pipeline.GOLD)
     checks = ChecksOperator()
     publish = PublishOperator(outlets=GOLD_ASSETS)
     mark_failed = MarkFailedOperator(retries=3)

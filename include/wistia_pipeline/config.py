@@ -84,12 +84,19 @@ class Settings:
         )
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build :class:`Settings` from ``env`` (default ``os.environ``)."""
+def resolve_target(env: Mapping[str, str] | None = None) -> str:
+    """``WISTIA_TARGET`` (``local`` when unset). An env read only: the DAG file calls it."""
     env = os.environ if env is None else env
     target = env.get("WISTIA_TARGET", "local").strip() or "local"
     if target not in TARGETS:
         raise ConfigError(f"WISTIA_TARGET must be one of {TARGETS}, got {target!r}")
+    return target
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (default ``os.environ``)."""
+    env = os.environ if env is None else env
+    target = resolve_target(env)
     state_dir = Path(env.get("WISTIA_STATE_DIR") or repo_root() / ".state")
     lake_uri = env.get("WISTIA_LAKE_URI") or str(state_dir / "lake")
     return Settings(

@@ -136,6 +136,14 @@ def glue_arguments(args: Mapping[str, str]) -> dict[str, str]:
     return {f"--{name}": value for name, value in args.items()}
 
 
+def job_args_from_glue_arguments(arguments: Mapping[str, str]) -> dict[str, str]:
+    """The inverse of :func:`glue_arguments`, for running a job's script outside Glue."""
+    bad = [name for name in arguments if not name.startswith("--") or len(name) < 3]
+    if bad:
+        raise ValueError(f"Glue arguments must be named --<name>, got {bad}")
+    return {name[2:]: value for name, value in arguments.items()}
+
+
 # --- resource names and run knobs: one source, resolved at run time ---------------------------
 
 

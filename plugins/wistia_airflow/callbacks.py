@@ -1,7 +1,11 @@
-"""Failure notification: publish a short message to SNS when a task of the run fails.
+"""Failure callbacks of every task of ``wistia_daily``.
 
-Off by default: it publishes only when ``WISTIA_ALERT_SNS_TOPIC_ARN`` (env or Airflow Variable)
-is set. The message names the DAG, run, task, data day and error; never secrets.
+- :func:`record_step_error` pushes the task's error to XCom (key ``error``) for the
+  ``mark_failed`` teardown, which records it in the run-state store. It runs for the project's
+  operators and the Amazon provider's alike.
+- :func:`notify_failure` publishes a short message to SNS. Off by default: it publishes only when
+  ``WISTIA_ALERT_SNS_TOPIC_ARN`` (env or Airflow Variable) is set. The message names the DAG,
+  run, task, data day and error; never secrets.
 """
 
 from __future__ import annotations
@@ -13,6 +17,22 @@ from typing import Any
 from wistia_airflow.runtime import data_day, resources
 
 log = logging.getLogger(__name__)
+
+ERROR_XCOM_KEY = "error"
+MAX_ERROR_XCOM_CHARS = 4000
+
+
+def describe_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_XCOM_CHARS]
+
+
+def record_step_error(context: Any) -> None:
+    """``on_failure_callback``: the error of the failed task, as XCom ``error``."""
+    exc = context.get("exception")
+    if exc is None:
+        return
+    message = exc if isinstance(exc, str) else describe_error(exc)
+    context["ti"].xcom_push(key=ERROR_XCOM_KEY, value=message[:MAX_ERROR_XCOM_CHARS])
 
 
 def failure_message(context: Any) -> dict[str, Any]:
@@ -28,7 +48,7 @@ def failure_message(context: Any) -> dict[str, Any]:
         "task_id": getattr(ti, "task_id", None),
         "try_number": getattr(ti, "try_number", None),
         "data_day": day,
-        "error": f"{type(exc).__name__}: {exc}"[:2000] if exc is not None else None,
+        "error": describe_error(exc)[:2000] if isinstance(exc, BaseException) else exc,
     }
 
 

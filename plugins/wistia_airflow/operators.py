@@ -1,59 +1,47 @@
-"""The operators of ``wistia_daily``: one per pipeline step, the same on both targets.
+"""The project's own operators of ``wistia_daily``: the steps that are the same on both targets.
 
-Each operator resolves its target (``WISTIA_TARGET``) and resource names when it executes, then
-calls the shared run-state store or the target's adapter. At import time this module needs only
+``claim_day``, ``checks``, ``publish`` and the ``mark_failed`` teardown run on both targets; the
+ingest and Glue steps are the Amazon provider's operators on the aws target and
+:mod:`wistia_airflow.local_operators` on the local one. Each operator resolves its target
+(``WISTIA_TARGET``) and resource names when it executes. At import time this module needs only
 ``airflow.sdk`` and ``wistia_pipeline.pipeline``; nothing touches the network, the metadata DB or
 Airflow Variables before ``execute()``.
 
-A step that fails pushes its error to XCom (key ``error``) and re-raises, so the ``mark_failed``
-teardown can record the error in the run-state store.
+A failed step's error reaches the ``mark_failed`` teardown through XCom (key ``error``), pushed
+by :func:`wistia_airflow.callbacks.record_step_error`, the first failure callback of every task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from wistia_airflow.runtime import RunInfo, resources, run_info
+from wistia_airflow.callbacks import ERROR_XCOM_KEY
+from wistia_airflow.plan import PLAN_TASK_ID
+from wistia_airflow.runtime import RunInfo, run_info
 from wistia_pipeline import pipeline
 
-T = TypeVar("T")
-ERROR_XCOM_KEY = "error"
-MAX_ERROR_XCOM_CHARS = 4000
 MAX_COUNT_KEYS = 50
 
 
-def describe_error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_XCOM_CHARS]
-
-
 class WistiaStepOperator(BaseOperator):
-    """Base of the step operators: run info from the context, error capture for the teardown."""
+    """Base of the project's step operators: task id and doc from the pipeline description."""
 
-    template_fields: Sequence[str] = ("lookback_days", "streams")
     ui_color = "#54bbff"
     step: pipeline.Step
 
-    def __init__(
-        self,
-        *,
-        lookback_days: object = "{{ params.lookback_days }}",
-        streams: object = "{{ params.streams }}",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("task_id", self.step.task_id)
         kwargs.setdefault("doc_md", self.step.doc)
         super().__init__(**kwargs)
-        self.lookback_days = lookback_days
-        self.streams = streams
 
-    # -- helpers -------------------------------------------------------------------------------
-    def run(self, context: Any) -> RunInfo:
-        return run_info(context, self.lookback_days, self.streams)  # type: ignore[arg-type]
+    @staticmethod
+    def run(context: Any) -> RunInfo:
+        return run_info(context)
 
     @staticmethod
     def settings() -> Any:
@@ -66,23 +54,13 @@ class WistiaStepOperator(BaseOperator):
 
         return open_state_store(self.settings())
 
-    def adapter(self) -> Any:
-        from wistia_airflow.adapters import get_adapter
-
-        return get_adapter(self.settings(), resources())
-
-    def guarded(self, context: Any, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except Exception as exc:
-            context["ti"].xcom_push(key=ERROR_XCOM_KEY, value=describe_error(exc))
-            raise
-
-    def execute(self, context: Any) -> Any:
-        return self.guarded(context, lambda: self.run_step(context))
-
-    def run_step(self, context: Any) -> Any:
-        raise NotImplementedError
+    @staticmethod
+    def plan(context: Any) -> dict[str, Any]:
+        """The run plan ``claim_day`` returned (:mod:`wistia_airflow.plan`)."""
+        plan = context["ti"].xcom_pull(task_ids=PLAN_TASK_ID)
+        if not isinstance(plan, dict):
+            raise RuntimeError(f"no run plan from {PLAN_TASK_ID} (got {plan!r})")
+        return plan
 
 
 class ClaimDayOperator(WistiaStepOperator):
@@ -91,7 +69,7 @@ class ClaimDayOperator(WistiaStepOperator):
     step = pipeline.CLAIM
     ui_color = "#c9e6ff"
 
-    def run_step(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Any) -> dict[str, Any]:
         info = self.run(context)
         store = self.store()
         lookback = info.lookback_days
@@ -107,83 +85,13 @@ class ClaimDayOperator(WistiaStepOperator):
             )
         claimed = store.claim_day(info.day, info.run_id)
         self.log.info("claimed %s for run %s (attempt %s)", info.day, info.run_id, claimed.attempt)
-        start, end = info.window
-        return {
-            "day": info.day.isoformat(),
-            "run_id": info.run_id,
-            "attempt": claimed.attempt,
-            "window_start": start.isoformat(),
-            "window_end": end.isoformat(),
-        }
+        from wistia_airflow.plan import build_plan
+        from wistia_airflow.runtime import resources
 
-
-class IngestOperator(WistiaStepOperator):
-    """Ingest ``[D - L, D]`` to bronze: the Lambda (aws) or its handler in-process (local)."""
-
-    step = pipeline.INGEST
-    ui_color = "#ff9900"
-
-    def run_step(self, context: Any) -> dict[str, Any]:
-        info = self.run(context)
-        payload = pipeline.lambda_payload(info.day, info.lookback_days, info.streams, info.run_id)
-        summary = self.adapter().ingest(payload)
-        self.log.info("ingestion summary: %s", summary)
-        return summary
-
-
-class GlueStepOperator(WistiaStepOperator):
-    """Run a Glue job (silver or gold) over the window; deferrable on the aws target."""
-
-    ui_color = "#a77dc2"
-
-    def __init__(self, *, step: pipeline.Step, **kwargs: Any) -> None:
-        if step not in pipeline.GLUE_STEPS:
-            raise ValueError(f"{step.task_id} is not a Glue step")
-        self.step = step
-        super().__init__(**kwargs)
-
-    def run_step(self, context: Any) -> dict[str, Any]:
-        from wistia_airflow.adapters import GlueRun
-
-        info = self.run(context)
         settings = self.settings()
-        res = resources()
-        start, end = info.window
-        args = pipeline.glue_job_args(
-            start, end, settings.lake_uri, settings.pii_secret_id, res.max_reject_share
+        return build_plan(
+            info, claimed.attempt, settings.lake_uri, settings.pii_secret_id, resources()
         )
-        adapter = self.adapter()
-        run: GlueRun = adapter.start_glue(self.step.task_id, args)
-        if run.done:
-            return adapter.wait_glue(run).result()
-        if res.glue_deferrable:
-            self.defer(
-                trigger=adapter.glue_trigger(run),
-                method_name="execute_complete",
-                kwargs={"run": asdict(run)},
-            )
-        return adapter.wait_glue(run).result()
-
-    def execute_complete(
-        self, context: Any, event: dict[str, Any] | None = None, run: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Resume after the trigger. The Glue run comes from ``run`` (our defer kwargs) or, when
-        a runner passes only the event (``dag.test()`` does), from the event's ``run_id``."""
-        from wistia_airflow.adapters import GlueRun
-
-        def finish() -> dict[str, Any]:
-            if not event or event.get("status") != "success":
-                raise RuntimeError(f"Glue job of step {self.step.task_id} did not succeed: {event}")
-            if run is not None:
-                glue_run = GlueRun(**run)
-            elif event.get("run_id"):
-                job = resources().glue_job(self.step.task_id)
-                glue_run = GlueRun(self.step.task_id, job, str(event["run_id"]), done=False)
-            else:
-                raise RuntimeError(f"resumed without the Glue run id (event {event})")
-            return self.adapter().finish_glue(glue_run).result()
-
-        return self.guarded(context, finish)
 
 
 class ChecksOperator(WistiaStepOperator):
@@ -192,12 +100,14 @@ class ChecksOperator(WistiaStepOperator):
     step = pipeline.CHECKS
     ui_color = "#f0e442"
 
-    def run_step(self, context: Any) -> list[dict[str, Any]]:
-        from wistia_airflow.adapters import ChecksFailed
+    def execute(self, context: Any) -> list[dict[str, Any]]:
+        from wistia_airflow.adapters import ChecksFailed, get_adapter
+        from wistia_airflow.runtime import resources
 
-        info = self.run(context)
-        start, end = info.window
-        outcomes = self.adapter().run_checks(start, end)
+        plan = self.plan(context)
+        start = date.fromisoformat(plan["window_start"])
+        end = date.fromisoformat(plan["window_end"])
+        outcomes = get_adapter(self.settings(), resources()).run_checks(start, end)
         if not outcomes:
             raise RuntimeError("no data checks ran (the checks SQL directory is empty?)")
         for outcome in outcomes:
@@ -209,8 +119,16 @@ class ChecksOperator(WistiaStepOperator):
 
 
 def counts_from_summary(summary: Any) -> dict[str, int]:
-    """Integer counts for the run-state record from the ingestion summary."""
+    """Integer counts for the run-state record from the ingestion summary.
+
+    The summary is a dict (local target) or the Lambda's response payload, JSON text (aws).
+    """
     counts: dict[str, int] = {}
+    if isinstance(summary, (str, bytes)):
+        try:
+            summary = json.loads(summary)
+        except ValueError:
+            return counts
     if not isinstance(summary, dict):
         return counts
     streams = summary.get("streams")
@@ -232,7 +150,7 @@ class PublishOperator(WistiaStepOperator):
     step = pipeline.PUBLISH
     ui_color = "#77dd77"
 
-    def run_step(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Any) -> dict[str, Any]:
         info = self.run(context)
         store = self.store()
         summary = context["ti"].xcom_pull(task_ids=pipeline.INGEST.task_id)
@@ -260,7 +178,7 @@ class MarkFailedOperator(WistiaStepOperator):
     step = pipeline.MARK_FAILED
     ui_color = "#ff6961"
 
-    def run_step(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Any) -> dict[str, Any]:
         info = self.run(context)
         ti = context["ti"]
         if ti.xcom_pull(task_ids=pipeline.PUBLISH.task_id):
@@ -280,7 +198,3 @@ class MarkFailedOperator(WistiaStepOperator):
         self.store().mark_failed(info.day, info.run_id, error)
         self.log.error("marked %s FAILED: %s", info.day, error)
         return {"marked_failed": True, "error": error}
-
-    def execute(self, context: Any) -> Any:
-        # The teardown's own failure is not a step error: no XCom capture.
-        return self.run_step(context)

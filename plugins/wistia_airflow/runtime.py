@@ -54,12 +54,14 @@ def _lookback(value: object, default: int) -> int:
     return number
 
 
-def run_info(
-    context: Mapping[str, Any], lookback_days: object, streams: Sequence[str] | str | None
-) -> RunInfo:
-    """Build :class:`RunInfo`; ``lookback_days`` None means ``WISTIA_LOOKBACK_DAYS``."""
+def run_info(context: Mapping[str, Any]) -> RunInfo:
+    """Build :class:`RunInfo` from the context and the run's params (``lookback_days`` None or
+    absent means ``WISTIA_LOOKBACK_DAYS``; ``streams`` absent means all)."""
     from wistia_pipeline.config import load_settings
 
+    params = context.get("params") or {}
+    lookback_days = params.get("lookback_days")
+    streams: Sequence[str] | str | None = params.get("streams")
     if isinstance(streams, str):
         streams = [s.strip() for s in streams.split(",") if s.strip()]
     return RunInfo(

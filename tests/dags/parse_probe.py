@@ -65,6 +65,12 @@ def describe(dag) -> dict:
             "outlets": [getattr(o, "name", str(o)) for o in task.outlets],
             "has_failure_callback": bool(task.on_failure_callback),
             "doc": bool(task.doc_md),
+            "templated": {
+                f: getattr(task, f)
+                for f in task.template_fields
+                if isinstance(getattr(task, f, None), (str, dict))
+            },
+            "deferrable": bool(getattr(task, "deferrable", False)),
         }
     return {
         "dag_id": dag.dag_id,

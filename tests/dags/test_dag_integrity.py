@@ -58,11 +58,52 @@ def test_parses_without_io(parsed: dict, target: str) -> None:
     assert list(result["dags"]) == [pipeline.DAG_ID]
 
 
+PER_TARGET_CLASSES = {
+    "local": {
+        "ingest": "LocalIngestOperator",
+        "silver": "LocalGlueJobOperator",
+        "gold": "LocalGlueJobOperator",
+    },
+    "aws": {
+        "ingest": "LambdaInvokeFunctionOperator",
+        "silver": "GlueJobOperator",
+        "gold": "GlueJobOperator",
+    },
+}
+SHAPE = ("owner", "retries", "upstream", "is_setup", "is_teardown", "trigger_rule", "outlets")
+
+
 def test_same_graph_on_both_targets(parsed: dict) -> None:
     local = parsed["local"]["dags"][pipeline.DAG_ID]["tasks"]
     aws = parsed["aws"]["dags"][pipeline.DAG_ID]["tasks"]
-    assert local == aws
-    assert sorted(local) == sorted(EXPECTED_TASKS)
+    assert sorted(local) == sorted(aws) == sorted(EXPECTED_TASKS)
+    for task_id in EXPECTED_TASKS:
+        assert {k: local[task_id][k] for k in SHAPE} == {k: aws[task_id][k] for k in SHAPE}
+        for target, tasks in (("local", local), ("aws", aws)):
+            expected = PER_TARGET_CLASSES[target].get(task_id)
+            if expected is None:  # the project's own operator on both targets
+                assert tasks[task_id]["class"] == local[task_id]["class"] == aws[task_id]["class"]
+            else:
+                assert tasks[task_id]["class"] == expected, (target, task_id)
+
+
+def test_aws_target_uses_the_provider_operators_with_the_run_plan(parsed: dict) -> None:
+    """Names, payload and window come from claim_day's plan at run time, not DAG constants."""
+    aws = parsed["aws"]["dags"][pipeline.DAG_ID]["tasks"]
+    local = parsed["local"]["dags"][pipeline.DAG_ID]["tasks"]
+    plan = "ti.xcom_pull(task_ids='claim_day')"
+    ingest = aws["ingest"]["templated"]
+    assert ingest["function_name"] == "{{ " + plan + "['lambda_function'] }}"
+    assert ingest["payload"] == "{{ " + plan + "['lambda_payload'] | tojson }}"
+    assert ingest["aws_conn_id"] == "{{ " + plan + "['aws_conn_id'] }}"
+    for step in ("silver", "gold"):
+        glue = aws[step]["templated"]
+        assert glue["job_name"] == "{{ " + plan + f"['glue']['{step}']['job_name'] }}}}"
+        assert glue["script_args"] == "{{ " + plan + f"['glue']['{step}']['script_args'] }}}}"
+        assert aws[step]["deferrable"] is True
+        # The local stand-ins take the very same templated arguments.
+        assert local[step]["templated"]["script_args"] == glue["script_args"]
+    assert local["ingest"]["templated"]["payload"] == "{{ " + plan + "['lambda_payload'] }}"
 
 
 def test_graph_shape(parsed: dict) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import boto3
 import pytest
 
-from wistia_airflow import callbacks
+from wistia_airflow import callbacks, plan
 from wistia_airflow.adapters.aws import AthenaQueryFailed, parse_check_result
 from wistia_airflow.operators import counts_from_summary
 from wistia_airflow.runtime import data_day, run_info
@@ -71,12 +71,13 @@ def test_data_day_is_the_interval_start(monkeypatch) -> None:
     with pytest.raises(ValueError, match="data interval"):
         data_day({"data_interval_start": None})
     monkeypatch.setenv("WISTIA_LOOKBACK_DAYS", "3")
-    info = run_info(context, None, "events, medias")
+    info = run_info({**context, "params": {"lookback_days": None, "streams": "events, medias"}})
     assert (info.lookback_days, info.streams) == (3, ["medias", "events"])
     assert info.window == (date(2026, 5, 1), date(2026, 5, 4))
-    assert run_info(context, 0, None).lookback_days == 0
+    assert run_info({**context, "params": {"lookback_days": 0}}).lookback_days == 0
+    assert run_info(context).streams == list(pipeline.ALL_STREAMS)
     with pytest.raises(ValueError, match="lookback_days"):
-        run_info(context, "two", None)
+        run_info({**context, "params": {"lookback_days": "two"}})
 
 
 def test_counts_from_summary() -> None:
@@ -89,7 +90,9 @@ def test_counts_from_summary() -> None:
         "events_requests": 2,
         "requests_total": 9,
     }
+    assert counts_from_summary(json.dumps(summary)) == counts_from_summary(summary)  # aws: text
     assert counts_from_summary("not a dict") == {}
+    assert counts_from_summary('"a JSON string"') == {}
 
 
 def _rows(*rows):
@@ -153,15 +156,107 @@ def test_failure_notification_publishes_to_sns(aws_env, monkeypatch) -> None:
 def test_lambda_invoke_outwaits_the_function_and_never_reinvokes() -> None:
     from pathlib import Path
 
+    from botocore.config import Config
     from cfnlint.decode import decode_str
 
-    from wistia_airflow.adapters.aws import lambda_client_config
+    from wistia_airflow.provider_settings import LAMBDA_BOTOCORE_CONFIG
 
     template = Path(__file__).resolve().parents[2] / "include" / "infra" / "pipeline.yaml"
     params = decode_str(template.read_text())[0]["Parameters"]
-    config = lambda_client_config()
+    config = Config(**LAMBDA_BOTOCORE_CONFIG)  # what the provider's hook builds from the dict
     assert config.read_timeout > int(params["LambdaTimeoutSeconds"]["MaxValue"])
     assert config.retries == {"max_attempts": 0}
+
+
+def test_run_plan_resolves_names_payload_and_glue_arguments(monkeypatch) -> None:
+    monkeypatch.setenv("WISTIA_LOOKBACK_DAYS", "2")
+    context = {
+        "data_interval_start": datetime(2026, 5, 4, tzinfo=UTC),
+        "run_id": "scheduled__2026-05-04",
+        "params": {"lookback_days": 1, "streams": ["events"]},
+    }
+    res = pipeline.resolve_resources(
+        {"WISTIA_LAMBDA_FUNCTION": "fn", "WISTIA_GLUE_GOLD_JOB": "g", "WISTIA_AWS_CONN_ID": "c"}.get
+    )
+    built = plan.build_plan(run_info(context), 3, "s3://lake/x/", "wistia/pii", res)
+    window = {"--start_date": "2026-05-03", "--end_date": "2026-05-04"}
+    args = {**window, "--lake_uri": "s3://lake/x", "--pii_secret_id": "wistia/pii"}
+    assert built == {
+        "day": "2026-05-04",
+        "run_id": "scheduled__2026-05-04",
+        "attempt": 3,
+        "lookback_days": 1,
+        "streams": ["events"],
+        "window_start": "2026-05-03",
+        "window_end": "2026-05-04",
+        "aws_conn_id": "c",
+        "lambda_function": "fn",
+        "lambda_payload": {
+            "logical_date": "2026-05-04",
+            "lookback_days": 1,
+            "streams": ["events"],
+            "run_id": "scheduled__2026-05-04",
+        },
+        "glue": {
+            "silver": {"job_name": "wistia-silver", "script_args": args},
+            "gold": {"job_name": "g", "script_args": args},
+        },
+    }
+    assert json.loads(json.dumps(built)) == built  # an XCom value as is
+    # The local stand-in runs the script with the same values, without the Glue "--" prefix.
+    assert pipeline.job_args_from_glue_arguments(args)["lake_uri"] == "s3://lake/x"
+    with pytest.raises(ValueError, match="--<name>"):
+        pipeline.job_args_from_glue_arguments({"lake_uri": "x"})
+
+
+def test_plan_templates_render_to_native_values_and_json_text() -> None:
+    from jinja2.nativetypes import NativeEnvironment
+
+    value = {"glue": {"gold": {"script_args": {"--start_date": "2026-05-03"}}}, "p": {"a": 1}}
+
+    class TI:
+        def xcom_pull(self, task_ids: str) -> dict:
+            assert task_ids == "claim_day"
+            return value
+
+    env = NativeEnvironment()
+    rendered = env.from_string(plan.value("glue", "gold", "script_args")).render(ti=TI())
+    assert rendered == {"--start_date": "2026-05-03"}
+    from jinja2 import Environment
+
+    assert Environment().from_string(plan.as_json("p")).render(ti=TI()) == '{"a": 1}'
+    with pytest.raises(ValueError):
+        plan.value()
+
+
+def test_record_step_error_pushes_the_error_for_the_teardown() -> None:
+    pushed = {}
+
+    class TI:
+        def xcom_push(self, key: str, value: str) -> None:
+            pushed[key] = value
+
+    callbacks.record_step_error({"ti": TI(), "exception": ValueError("x" * 10_000)})
+    assert pushed["error"].startswith("ValueError: xxx")
+    assert len(pushed["error"]) == callbacks.MAX_ERROR_XCOM_CHARS
+    callbacks.record_step_error({"ti": TI(), "exception": "killed by the scheduler"})
+    assert pushed["error"] == "killed by the scheduler"
+    pushed.clear()
+    callbacks.record_step_error({"ti": TI()})
+    assert pushed == {}
+
+
+def test_glue_wait_settings_come_from_the_run_time_config(monkeypatch) -> None:
+    from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+
+    from wistia_airflow.provider_settings import GLUE_MAX_WAIT_SECONDS, apply_glue_wait_settings
+
+    gold = GlueJobOperator(task_id="gold", job_name="j", deferrable=True)
+    monkeypatch.setenv("WISTIA_GLUE_DEFERRABLE", "false")
+    monkeypatch.setenv("WISTIA_AWS_POLL_SECONDS", "15")
+    apply_glue_wait_settings({"task": gold})
+    assert (gold.deferrable, gold.waiter_delay, gold.job_poll_interval) == (False, 15, 15)
+    assert gold.waiter_max_attempts * gold.waiter_delay == GLUE_MAX_WAIT_SECONDS
 
 
 def test_conflicting_runs_are_live_overlapping_windows_of_other_runs() -> None:

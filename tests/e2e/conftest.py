@@ -69,8 +69,12 @@ class AirflowRunner:
         if row is None:
             return None
         value = row[0]
+        # Stored as JSON; a task that returns JSON text (the Lambda's payload) adds a level.
         while isinstance(value, (str, bytes)):
-            value = json.loads(value)
+            try:
+                value = json.loads(value)
+            except ValueError:
+                break
         return value
 
 

@@ -5,9 +5,11 @@ whether it is ``RUNNING``, ``SUCCEEDED`` or ``FAILED``, how many times it was cl
 (``attempt``), timings, counts and the last error. A claim holds a lease so a crashed run does
 not block the day forever. One watermark (the last fully published day) only moves forward.
 
-Timestamps are stored as fixed-width ISO-8601 UTC strings ``YYYY-MM-DDTHH:MM:SS.sssZ`` (the
-format Step Functions' ``$$.State.EnteredTime`` and JSONata ``$fromMillis`` produce), so string
-comparison is time comparison in every backend.
+Timestamps are stored as fixed-width ISO-8601 UTC strings ``YYYY-MM-DDTHH:MM:SS.sssZ`` (JSONata
+``$fromMillis`` produces it; the Step Functions twin's ``Prepare`` state renders the claim and
+lease times with it), so string comparison is time comparison for the lease. Step Functions'
+``$$.State.EnteredTime`` may drop a zero fraction (``...:07Z``); the twin writes it only to
+``updated_at`` / ``finished_at``, which are never compared, and :func:`parse_ts` reads both.
 """
 
 from __future__ import annotations

@@ -1,16 +1,16 @@
-"""One adapter per target behind the three steps that differ (ingest, Glue jobs, checks).
+"""One checks adapter per target: Athena through the Amazon provider, or DuckDB locally.
 
-``get_adapter(target)`` is called inside ``execute()``; the modules behind it import their heavy
-dependencies (provider hooks and boto3, or Spark and DuckDB) only then.
+``get_adapter`` is called inside ``execute()``; the modules behind it import their heavy
+dependencies (the provider's Athena hook and boto3, or DuckDB) only then.
 """
 
 from __future__ import annotations
 
-from wistia_airflow.adapters.base import Adapter, CheckOutcome, ChecksFailed, GlueRun
+from wistia_airflow.adapters.base import Adapter, CheckOutcome, ChecksFailed
 from wistia_pipeline.config import Settings
 from wistia_pipeline.pipeline import Resources
 
-__all__ = ["Adapter", "CheckOutcome", "ChecksFailed", "GlueRun", "get_adapter"]
+__all__ = ["Adapter", "CheckOutcome", "ChecksFailed", "get_adapter"]
 
 
 def get_adapter(settings: Settings, resources: Resources) -> Adapter:
