@@ -5,15 +5,12 @@ All check queries are started first and then awaited, so they run concurrently i
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 from typing import Any
 
 from wistia_airflow.adapters.base import Adapter, CheckOutcome
 from wistia_pipeline import pipeline
 from wistia_pipeline.config import Settings
-
-log = logging.getLogger(__name__)
 
 ATHENA_MAX_WAIT_SECONDS = 30 * 60
 
