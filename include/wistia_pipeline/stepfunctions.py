@@ -14,10 +14,18 @@ Resource names are CloudFormation ``DefinitionSubstitutions`` (``${LambdaFunctio
     {"logical_date": "YYYY-MM-DD", "lookback_days": 2, "streams": [...]}   # all optional
 
 ``Prepare`` (a JSONata ``Pass`` state) defaults the day to yesterday (UTC, from the execution
-start) and computes the claim's lease; callers that already know them can pass ``claimed_at``
-and ``lease_expires_at`` (ISO UTC) and ``Prepare`` is skipped. The run id is the execution name.
-The window comes from the Lambda's summary (``window_start``/``window_end``), so no date
-arithmetic is needed in the JSONPath states.
+start) and computes the claim's lease and the neighbour bounds ``overlap_from``/``overlap_to``
+(``D - L``/``D + L``); callers that already know them can pass ``claimed_at`` and
+``lease_expires_at`` (ISO UTC, the store's fixed-width format) and both bounds (``YYYY-MM-DD``)
+and ``Prepare`` is skipped. The run id is the execution name. The window comes from the Lambda's
+summary (``window_start``/``window_end``), so no date arithmetic is needed in the JSONPath states.
+
+Before the claim, like the DAG's ``claim_day`` (:func:`pipeline.conflicting_runs`), the twin
+refuses D while another live run holds a day whose window overlaps D's: a ``Scan`` of the state
+table with :data:`~wistia_pipeline.state.dynamodb.OVERLAP_FILTER` (one small item per day, so the
+scan is cheap; a page stops at 1 MB, so the scan follows ``LastEvaluatedKey``), then the
+``OverlappingRunLive`` Fail state. Like ``DayAlreadyClaimed`` it does not go through
+``MarkFailed``: the day is not this execution's to mark.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ SUBSTITUTIONS: Mapping[str, str] = {
 
 # JSONata picture of the state store's timestamps (state.base.format_ts: YYYY-MM-DDTHH:MM:SS.sssZ).
 _TS_PICTURE = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001]Z"
+_DAY_PICTURE = "[Y0001]-[M01]-[D01]"
 _START_SENTINEL = "1901-01-01"
 _END_SENTINEL = "1902-02-02"
 _DB_SENTINEL = "sfnsentineldb"
@@ -70,6 +79,21 @@ TRANSIENT_AWS = [
     "ThrottlingException",
     "DynamoDB.ProvisionedThroughputExceededException",
 ]
+# AWS SDK integrations (aws-sdk:dynamodb:...) name errors after the SDK's service name.
+TRANSIENT_AWS_SDK_DYNAMODB = [
+    "States.Timeout",
+    "DynamoDb.ProvisionedThroughputExceededException",
+    "DynamoDb.RequestLimitExceededException",
+    "DynamoDb.InternalServerErrorException",
+    "DynamoDb.ThrottlingException",
+]
+OVERLAP_ERROR = "OverlappingRunLive"
+# The guard's states, in the order the main line passes them (NeedsPrepare/Prepare -> ClaimDay).
+OVERLAP_SCAN, OVERLAP_CHOICE, OVERLAP_NEXT_PAGE = (
+    "FindOverlappingRuns",
+    "OverlappingRunFound",
+    "FindOverlappingRunsNextPage",
+)
 
 
 def _sub(name: str) -> str:
@@ -100,6 +124,75 @@ def _day_key() -> dict[str, Any]:
     return {
         ddb.PARTITION_KEY: {"S.$": f"States.Format('{ddb.DAY_PK_PREFIX}{{}}', $.logical_date)"},
         ddb.SORT_KEY: {"S": ddb.DAY_SK},
+    }
+
+
+def overlap_scan_parameters() -> dict[str, Any]:
+    """The guard's ``Scan`` (first page): :func:`pipeline.conflicting_runs` as a filter.
+
+    One item per day and a few attributes each, so the whole table is a few hundred bytes a day;
+    ``Scan`` pages stop at 1 MB (years of days) and the guard follows ``LastEvaluatedKey``.
+    """
+    return {
+        "TableName": _sub("StateTableName"),
+        "FilterExpression": ddb.OVERLAP_FILTER,
+        "ProjectionExpression": "#day, run_id, lease_expires_at",
+        "ExpressionAttributeNames": dict(ddb.OVERLAP_NAMES),
+        "ExpressionAttributeValues": {
+            ":from": {"S.$": "$.overlap_from"},
+            ":to": {"S.$": "$.overlap_to"},
+            ":day": {"S.$": "$.logical_date"},
+            ":running": {"S": DayStatus.RUNNING.value},
+            ":run_id": {"S.$": "$$.Execution.Name"},
+            ":now": {"S.$": "$.claimed_at"},
+        },
+        "ConsistentRead": True,
+    }
+
+
+def _overlap_guard(claim_state: str) -> dict[str, Any]:
+    """Scan (page by page) -> Choice: any live overlapping run fails before the claim."""
+    scan = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:dynamodb:scan",
+        "ResultPath": "$.overlap",
+        "Retry": _retry(TRANSIENT_AWS_SDK_DYNAMODB),
+        "Next": OVERLAP_CHOICE,
+    }
+    return {
+        OVERLAP_SCAN: {
+            **scan,
+            "Comment": "Live runs (RUNNING, other run id, unexpired lease) of days D' with "
+            "0 < |D' - D| <= L: their windows overlap D's (pipeline.conflicting_runs).",
+            "Parameters": overlap_scan_parameters(),
+        },
+        OVERLAP_CHOICE: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.overlap.Count", "NumericGreaterThan": 0, "Next": OVERLAP_ERROR},
+                {
+                    "Variable": "$.overlap.LastEvaluatedKey",
+                    "IsPresent": True,
+                    "Next": OVERLAP_NEXT_PAGE,
+                },
+            ],
+            "Default": claim_state,
+        },
+        OVERLAP_NEXT_PAGE: {
+            **scan,
+            "Comment": "The next 1 MB page of the scan.",
+            "Parameters": {
+                **overlap_scan_parameters(),
+                "ExclusiveStartKey.$": "$.overlap.LastEvaluatedKey",
+            },
+        },
+        OVERLAP_ERROR: {
+            "Type": "Fail",
+            "Comment": "Not through MarkFailed: D is not claimed by this execution.",
+            "Error": OVERLAP_ERROR,
+            "CausePath": "States.Format('cannot claim {}: runs with overlapping windows are "
+            "live: {}', $.logical_date, States.JsonToString($.overlap.Items))",
+        },
     }
 
 
@@ -163,7 +256,7 @@ def build_definition(
     states: dict[str, Any] = {}
     states["NeedsPrepare"] = {
         "Type": "Choice",
-        "Comment": "Skip Prepare when the caller gives the day and the claim times.",
+        "Comment": "Skip Prepare when the caller gives the day, the claim times and the bounds.",
         "Choices": [
             {
                 "And": [
@@ -172,8 +265,10 @@ def build_definition(
                     {"Variable": "$.streams", "IsPresent": True},
                     {"Variable": "$.claimed_at", "IsPresent": True},
                     {"Variable": "$.lease_expires_at", "IsPresent": True},
+                    {"Variable": "$.overlap_from", "IsPresent": True},
+                    {"Variable": "$.overlap_to", "IsPresent": True},
                 ],
-                "Next": s["claim_day"],
+                "Next": OVERLAP_SCAN,
             }
         ],
         "Default": "Prepare",
@@ -181,25 +276,31 @@ def build_definition(
     states["Prepare"] = {
         "Type": "Pass",
         "QueryLanguage": "JSONata",
-        "Comment": "Default D = yesterday (UTC) and L; lease = now + lease seconds.",
+        "Comment": "Default D = yesterday (UTC) and L; lease = now + lease seconds; "
+        "neighbour bounds D - L and D + L.",
         # The context's timestamps drop a zero fraction ("...:07Z"); the claim times are
         # re-rendered in the store's fixed-width format so they compare as strings like the
         # DAG's (CLAIM_CONDITION: lease_expires_at < :now).
         "Output": (
-            f"{{% ( $ts := '{_TS_PICTURE}'; "
+            f"{{% ( $ts := '{_TS_PICTURE}'; $dp := '{_DAY_PICTURE}'; "
             "$now := $toMillis($states.context.State.EnteredTime); "
             "$start := $toMillis($states.context.Execution.StartTime); "
-            "{ 'logical_date': $exists($states.input.logical_date) ? $states.input.logical_date "
-            ": $fromMillis($start - 86400000, '[Y0001]-[M01]-[D01]'), "
-            f"'lookback_days': $exists($states.input.lookback_days) ? $states.input.lookback_days "
-            f": {int(lookback_days)}, "
+            "$d := $exists($states.input.logical_date) ? $states.input.logical_date "
+            ": $fromMillis($start - 86400000, $dp); "
+            "$l := $exists($states.input.lookback_days) ? $states.input.lookback_days "
+            f": {int(lookback_days)}; "
+            "$dms := $toMillis($d, $dp); "
+            "{ 'logical_date': $d, 'lookback_days': $l, "
             "'streams': $exists($states.input.streams) ? $states.input.streams : "
             f"{json.dumps(list(pipeline.ALL_STREAMS))}, "
             "'claimed_at': $fromMillis($now, $ts), "
-            f"'lease_expires_at': $fromMillis($now + {int(lease_seconds) * 1000}, $ts) }} ) %}}"
+            f"'lease_expires_at': $fromMillis($now + {int(lease_seconds) * 1000}, $ts), "
+            "'overlap_from': $fromMillis($dms - $l * 86400000, $dp), "
+            "'overlap_to': $fromMillis($dms + $l * 86400000, $dp) } ) %}"
         ),
-        "Next": s["claim_day"],
+        "Next": OVERLAP_SCAN,
     }
+    states.update(_overlap_guard(s["claim_day"]))
     states[s["claim_day"]] = {
         "Type": "Task",
         "Comment": pipeline.CLAIM.doc,

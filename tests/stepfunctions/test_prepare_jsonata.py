@@ -48,7 +48,15 @@ process.stdin.on('end', async () => {
 # drops the fraction ("...:06Z", not "...:06.000Z"): Java's Instant.toString.
 ENTERED = "2026-04-21T00:30:07.250Z"
 START = "2026-04-21T00:30:05.123Z"
-ALL_KEYS = {"logical_date", "lookback_days", "streams", "claimed_at", "lease_expires_at"}
+ALL_KEYS = {
+    "logical_date",
+    "lookback_days",
+    "streams",
+    "claimed_at",
+    "lease_expires_at",
+    "overlap_from",
+    "overlap_to",
+}
 
 
 def _prepare_output(definition: dict[str, Any]) -> str:
@@ -103,6 +111,13 @@ def evaluate(node_modules: Path):
     return run
 
 
+def _bounds(day: date | str, lookback_days: int) -> dict[str, str]:
+    """The neighbour days the overlap guard reads: D - L and D + L (pipeline.conflicting_runs)."""
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    start, end = pipeline.window(day, lookback_days)
+    return {"overlap_from": start.isoformat(), "overlap_to": (end + (end - start)).isoformat()}
+
+
 def _claim(entered: str) -> dict[str, str]:
     """What the DynamoDB store writes for a claim at ``entered`` (its own formatter)."""
     now = ddb.now_ms(lambda: ddb.parse_ts(entered))
@@ -134,6 +149,7 @@ def test_empty_input_gets_every_default(
         "lookback_days": DEFAULT_LOOKBACK_DAYS,
         "streams": list(pipeline.ALL_STREAMS),
         **_claim(entered),
+        **_bounds(day_before, DEFAULT_LOOKBACK_DAYS),
     }
     # D is the UTC day before the execution's start, whatever the start's time of day.
     assert date.fromisoformat(out["logical_date"]) == ddb.parse_ts(start).date() - timedelta(days=1)
@@ -163,7 +179,9 @@ def test_partial_input_keeps_what_the_caller_gave(
         "streams": list(pipeline.ALL_STREAMS),
     }
     kept = {k: v for k, v in given.items() if k in defaults}
-    assert out == {**defaults, **kept, **_claim(ENTERED)}
+    merged = {**defaults, **kept}
+    bounds = _bounds(merged["logical_date"], merged["lookback_days"])
+    assert out == {**merged, **_claim(ENTERED), **bounds}
     assert set(out) == ALL_KEYS
 
 
@@ -210,3 +228,32 @@ def test_twin_and_dag_timestamps_order_as_strings_like_as_times(evaluate, expres
     assert [t for t, _ in by_text] == [t for t, _ in by_time]
     # Same instant, same text: the twin and the store agree byte for byte.
     assert len({text for _, text in written}) == len({t for t, _ in written})
+
+
+@pytest.mark.parametrize(
+    ("day", "lookback", "expected"),
+    [
+        ("2026-04-20", 2, ("2026-04-18", "2026-04-22")),
+        ("2026-04-20", 0, ("2026-04-20", "2026-04-20")),  # no neighbours: the guard finds none
+        ("2026-03-01", 1, ("2026-02-28", "2026-03-02")),  # month boundary
+        ("2028-03-01", 1, ("2028-02-29", "2028-03-02")),  # leap day
+        ("2026-01-01", 2, ("2025-12-30", "2026-01-03")),  # year boundary, backwards
+        ("2026-12-31", 3, ("2026-12-28", "2027-01-03")),  # year boundary, forwards
+        ("2026-04-20", 45, ("2026-03-06", "2026-06-04")),  # a long lookback over two months
+    ],
+)
+def test_neighbour_bounds_are_d_minus_and_plus_lookback(
+    evaluate, expression: str, day: str, lookback: int, expected: tuple[str, str]
+) -> None:
+    """``overlap_from``/``overlap_to`` bound the days whose window overlaps D's (|D' - D| <= L),
+    the days the DAG's claim_day reads with ``list_days`` before claiming."""
+    out = evaluate(expression, {"logical_date": day, "lookback_days": lookback}, START, ENTERED)
+    assert (out["overlap_from"], out["overlap_to"]) == expected
+    assert out == {**out, **_bounds(day, lookback)}
+
+
+def test_neighbour_bounds_follow_the_defaulted_day(evaluate, expression: str) -> None:
+    """With no input, the bounds are around yesterday (UTC) with the default lookback."""
+    out = evaluate(expression, {}, "2026-01-01T00:00:01Z", ENTERED)
+    assert out["logical_date"] == "2025-12-31"
+    assert out == {**out, **_bounds(date(2025, 12, 31), DEFAULT_LOOKBACK_DAYS)}

@@ -82,6 +82,16 @@ FINISH_CONDITION = "#status = :running AND run_id = :run_id"
 WATERMARK_UPDATE = "SET watermark_day = :day, run_id = :run_id, updated_at = :now"
 WATERMARK_CONDITION = "attribute_not_exists(pk) OR watermark_day < :day"
 
+# --- the overlap guard of the Step Functions twin (a Scan filter; docs/state-store.md) -----------
+# Live runs of other days whose window overlaps D's: pipeline.conflicting_runs as a
+# FilterExpression. :from/:to = D - L / D + L, :day = D, :now = the claim time (timestamps are
+# fixed-width ISO strings, so string order is time order). The watermark item has no ``day``.
+OVERLAP_FILTER = (
+    "#day BETWEEN :from AND :to AND #day <> :day AND #status = :running "
+    "AND run_id <> :run_id AND lease_expires_at > :now"
+)
+OVERLAP_NAMES: Mapping[str, str] = {"#day": "day", "#status": "status"}
+
 _NAMES = {"#status": "status", "#day": "day", "#error": "error"}
 _BATCH_GET_MAX_KEYS = 100
 _BATCH_GET_MAX_ROUNDS = 8
