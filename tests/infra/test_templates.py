@@ -264,3 +264,54 @@ def test_iam_least_privilege(name: str) -> None:
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
 def test_no_hard_coded_account_ids(path: Path) -> None:
     assert not re.search(r"(?<![\d.])\d{12}(?![\d.])", path.read_text())
+
+
+# What a Step Functions integration needs beyond its own API action (AWS "IAM policies for
+# integrated services": .sync polls the run and stops it when the execution is aborted).
+SYNC_EXTRA_ACTIONS = {
+    "glue:StartJobRun": {"glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"},
+    "athena:StartQueryExecution": {"athena:GetQueryExecution", "athena:StopQueryExecution"},
+}
+
+
+def _task_resources(states: dict) -> list[str]:
+    found = []
+    for state in states.values():
+        if state.get("Type") == "Task":
+            found.append(state["Resource"])
+        for branch in state.get("Branches", []):
+            found += _task_resources(branch["States"])
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                found += _task_resources(state[key]["States"])
+    return found
+
+
+def _integration_actions(resource: str) -> set[str]:
+    """``arn:aws:states:::[aws-sdk:]service:action[.sync]`` -> the IAM actions it needs."""
+    integration = resource.split(":::", 1)[1].removeprefix("aws-sdk:")
+    service, _, api = integration.partition(":")
+    sync = api.endswith(".sync")
+    action = f"{service}:{api.removesuffix('.sync')[0].upper()}{api.removesuffix('.sync')[1:]}"
+    if service == "lambda" and api == "invoke":
+        action = "lambda:InvokeFunction"
+    return {action} | (SYNC_EXTRA_ACTIONS.get(action, set()) if sync else set())
+
+
+def test_state_machine_role_allows_every_call_of_the_twin(pipeline: dict) -> None:
+    """The role is derived by hand; the definition decides what it must allow."""
+    from wistia_pipeline import stepfunctions
+
+    definition = stepfunctions.build_definition()
+    needed = set().union(*map(_integration_actions, _task_resources(definition["States"])))
+    role = pipeline["Resources"]["StateMachineRole"]["Properties"]
+    allowed = {
+        action
+        for policy in role["Policies"]
+        for stmt in policy["PolicyDocument"]["Statement"]
+        if stmt["Effect"] == "Allow"
+        for action in _as_list(stmt["Action"])
+    }
+    assert needed, "the definition calls no service?"
+    assert needed - allowed == set()
+    assert "dynamodb:UpdateItem" in needed and "lambda:InvokeFunction" in needed
