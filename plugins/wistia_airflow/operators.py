@@ -21,8 +21,8 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from wistia_airflow.callbacks import ERROR_XCOM_KEY
-from wistia_airflow.plan import PLAN_TASK_ID
-from wistia_airflow.runtime import RunInfo, run_info
+from wistia_airflow.plan import PLAN_TASK_ID, build_plan
+from wistia_airflow.runtime import RunInfo, resources, run_info
 from wistia_pipeline import pipeline
 
 MAX_COUNT_KEYS = 50
@@ -71,6 +71,9 @@ class ClaimDayOperator(WistiaStepOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         info = self.run(context)
+        settings = self.settings()
+        # Resolve the plan before writing any state: a config error fails with nothing claimed.
+        plan = build_plan(info, 0, settings.lake_uri, settings.pii_secret_id, resources())
         store = self.store()
         lookback = info.lookback_days
         around = store.list_days(
@@ -85,13 +88,7 @@ class ClaimDayOperator(WistiaStepOperator):
             )
         claimed = store.claim_day(info.day, info.run_id)
         self.log.info("claimed %s for run %s (attempt %s)", info.day, info.run_id, claimed.attempt)
-        from wistia_airflow.plan import build_plan
-        from wistia_airflow.runtime import resources
-
-        settings = self.settings()
-        return build_plan(
-            info, claimed.attempt, settings.lake_uri, settings.pii_secret_id, resources()
-        )
+        return {**plan, "attempt": claimed.attempt}
 
 
 class ChecksOperator(WistiaStepOperator):
@@ -102,7 +99,6 @@ class ChecksOperator(WistiaStepOperator):
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         from wistia_airflow.adapters import ChecksFailed, get_adapter
-        from wistia_airflow.runtime import resources
 
         plan = self.plan(context)
         start = date.fromisoformat(plan["window_start"])
