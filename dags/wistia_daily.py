@@ -20,15 +20,14 @@ arrive late; silver and gold overwrite only the window's partitions, so reruns a
 The target comes from `WISTIA_TARGET` (`aws` on MWAA, `local` otherwise; an env read, set for
 every Airflow component by MWAA's startup script); the graph and task ids are the same on both.
 Resource names, the Lambda payload and the Glue `script_args` are resolved at run time by
-`claim_day` (env / Airflow Variables, see `wistia_pipeline.pipeline.RESOURCE_SETTINGS`) and
+`claim_day` (env / Airflow Variables, see `wistia_pipeline.config.SETTINGS`) and
 reach the later tasks through Jinja (`wistia_airflow.plan`). `max_active_runs=1`: consecutive
 days share `L` partitions of the window and the watermark must advance day by day.
 """
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 # Top-level airflow.* imports: the dag-processor imports them once in its parent process
 # ([dag_processor] parsing_pre_import_modules), so a parse of this file does not pay for them.
@@ -47,13 +46,11 @@ from wistia_airflow.operators import (
 )
 from wistia_airflow.provider_settings import LAMBDA_BOTOCORE_CONFIG, apply_glue_wait_settings
 from wistia_pipeline import pipeline
-from wistia_pipeline.config import resolve_target
+from wistia_pipeline.config import resolve_start_date, resolve_target
 
-# Cheap env reads (no I/O): the target, and where catchup starts (default: 2026-01-01).
+# Cheap env reads (no I/O): the target, and where catchup starts.
 TARGET = resolve_target()
-START_DATE = datetime.fromisoformat(os.environ.get("WISTIA_START_DATE") or "2026-01-01").replace(
-    tzinfo=UTC
-)
+START_DATE = resolve_start_date()
 
 # Named Assets (no URI scheme): the lake location is resolved at run time, and a scheme would
 # make Airflow load every provider's URI handlers while parsing (~2 s).

@@ -5,7 +5,7 @@
 Steps (each prints what it changed; a re-run with nothing changed changes nothing):
 
 1. stack ``wistia-<env>-bootstrap`` (include/infra/bootstrap.yaml): artifacts + MWAA buckets;
-2. uploads ``dist/`` (built by ``python -m wistia_pipeline.packaging.dist``): the artifacts
+2. uploads ``dist/`` (built by ``python -m wistia_dev.dist``): the artifacts
    bucket gets the Lambda zip, the Glue zip and scripts and the state machine definition; the MWAA
    bucket gets ``dags/`` (synced: DAG files deleted from the repo are deleted from the bucket),
    ``plugins.zip``, ``requirements.txt`` and a generated ``startup.sh`` that exports the
@@ -286,22 +286,22 @@ def airflow_environment(
     lookback_days: str,
     alert_topic_arn: str = "",
 ) -> dict[str, str]:
-    """Environment variables the DAG's aws target reads (see wistia_pipeline.pipeline)."""
-    from wistia_pipeline.pipeline import RESOURCE_SETTINGS
+    """Environment variables the DAG's aws target reads (see wistia_pipeline.config)."""
+    from wistia_pipeline.config import SETTINGS
 
-    alerts = {RESOURCE_SETTINGS["alert_topic_arn"].env: alert_topic_arn} if alert_topic_arn else {}
+    alerts = {SETTINGS["alert_topic_arn"].env: alert_topic_arn} if alert_topic_arn else {}
     return {
         **alerts,
         "WISTIA_TARGET": "aws",
-        "WISTIA_LAKE_URI": names["LakeUri"],
-        "WISTIA_STATE_TABLE": names["StateTableName"],
-        "WISTIA_PII_SECRET_ID": pii_secret_id,
-        "WISTIA_LOOKBACK_DAYS": lookback_days,
-        RESOURCE_SETTINGS["lambda_function"].env: names["IngestFunctionName"],
-        RESOURCE_SETTINGS["silver_job"].env: names["SilverJobName"],
-        RESOURCE_SETTINGS["gold_job"].env: names["GoldJobName"],
-        RESOURCE_SETTINGS["athena_database"].env: glue_database,
-        RESOURCE_SETTINGS["athena_workgroup"].env: names["AthenaWorkGroupName"],
+        SETTINGS["lake_uri"].env: names["LakeUri"],
+        SETTINGS["state_table"].env: names["StateTableName"],
+        SETTINGS["pii_secret_id"].env: pii_secret_id,
+        SETTINGS["lookback_days"].env: lookback_days,
+        SETTINGS["lambda_function"].env: names["IngestFunctionName"],
+        SETTINGS["silver_job"].env: names["SilverJobName"],
+        SETTINGS["gold_job"].env: names["GoldJobName"],
+        SETTINGS["athena_database"].env: glue_database,
+        SETTINGS["athena_workgroup"].env: names["AthenaWorkGroupName"],
     }
 
 
@@ -345,7 +345,7 @@ class Deployment:
         return self.session.client(service)
 
     def run(self) -> list[Change]:
-        from wistia_pipeline.packaging.dist import STATE_MACHINE_KEY, Dist
+        from wistia_dev.dist import STATE_MACHINE_KEY, Dist
 
         dist = Dist(self.dist_root)
         if not (self.dist_root / "manifest.json").is_file():
@@ -432,7 +432,7 @@ class Deployment:
                 raise DeployError(f"CreateMwaaEnvironment=true needs --param for {missing}")
 
     def _update_lambda(self, function: str, bucket: str, dist: Any) -> Change | None:
-        from wistia_pipeline.packaging.dist import LAMBDA_ZIP_KEY
+        from wistia_dev.dist import LAMBDA_ZIP_KEY
 
         data = (dist.root / LAMBDA_ZIP_KEY).read_bytes()
         local = base64.b64encode(hashlib.sha256(data).digest()).decode()

@@ -2,7 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from wistia_pipeline.config import ConfigError, ensure_local_pii_key, load_settings
+from wistia_pipeline.config import (
+    ENV_NAMES,
+    ConfigError,
+    ensure_local_pii_key,
+    load_settings,
+    resolve_start_date,
+)
 
 
 def test_defaults_resolve_from_env(tmp_path: Path) -> None:
@@ -45,6 +51,42 @@ def test_local_pii_key_generated_once(tmp_path: Path) -> None:
     first = ensure_local_pii_key(tmp_path)
     assert len(first) == 64
     assert ensure_local_pii_key(tmp_path) == first
+
+
+def test_every_setting_resolves_through_one_lookup() -> None:
+    names = {
+        "WISTIA_LAMBDA_FUNCTION": "fn",
+        "WISTIA_GLUE_DEFERRABLE": "false",
+        "WISTIA_CHECK_TOLERANCE": "0.25",
+        "WISTIA_LOOKBACK_DAYS": "5",
+    }
+    # The lookup (Airflow Variables on MWAA) fills what the env leaves unset; secrets never.
+    settings = load_settings(
+        {"WISTIA_API_TOKEN": "t"}, lookup={**names, "WISTIA_API_TOKEN": "v"}.get
+    )
+    assert settings.lambda_function == "fn"
+    assert settings.glue_deferrable is False
+    assert settings.check_tolerance == 0.25
+    assert settings.lookback_days == 5
+    assert settings.gold_job == "wistia-gold"  # default
+    assert settings.glue_job("silver") == "wistia-silver"
+    assert settings.api_token == "t"
+    with pytest.raises(ConfigError, match="WISTIA_GLUE_DEFERRABLE"):
+        load_settings({"WISTIA_GLUE_DEFERRABLE": "maybe"})
+    with pytest.raises(ValueError, match="no Glue job"):
+        settings.glue_job("ingest")
+
+
+def test_every_read_variable_is_listed() -> None:
+    assert {"WISTIA_TARGET", "WISTIA_START_DATE", "WISTIA_LAKE_URI"} <= ENV_NAMES
+    assert all(name.startswith("WISTIA_") for name in ENV_NAMES)
+
+
+def test_start_date_is_utc_midnight() -> None:
+    assert resolve_start_date({}).isoformat() == "2026-01-01T00:00:00+00:00"
+    assert resolve_start_date({"WISTIA_START_DATE": "2026-11-28"}).day == 28
+    with pytest.raises(ConfigError, match="WISTIA_START_DATE"):
+        resolve_start_date({"WISTIA_START_DATE": "yesterday"})
 
 
 def test_visitors_cap_is_optional() -> None:

@@ -1,8 +1,10 @@
-"""Run-time configuration, resolved from the environment when a run starts (never at import).
+"""Run-time configuration: one loader, one frozen :class:`Settings`, resolved when a run starts.
 
-One source for every target: the Lambda, the local target, the Glue jobs and the DAG adapters
-all call :func:`load_settings`. Secrets (Wistia token, PII hashing key) come from env locally and
-from Secrets Manager on AWS; they are never defaults and never appear in ``repr``.
+Every target calls :func:`load_settings`: the Lambda, the Glue jobs, the local target and the
+Airflow tasks (which inject a lookup that falls back to Airflow Variables). :data:`SETTINGS` is
+the one table of setting names, defaults and parsers. Secrets (Wistia token, PII hashing key)
+come from the environment locally and from Secrets Manager on AWS; they are never defaults,
+never read from a lookup, and never appear in ``repr``.
 """
 
 from __future__ import annotations
@@ -10,17 +12,19 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 DEFAULT_API_URL = "https://api.wistia.com/modern"
 API_VERSION = "2026-03"
 DEFAULT_LOOKBACK_DAYS = 2
-DEFAULT_RATE_LIMIT_PER_MINUTE = 600
-DEFAULT_MAX_WORKERS = 8
-DEFAULT_STATE_TABLE = "wistia-pipeline-state"
+DEFAULT_START_DATE = "2026-01-01"
 TARGETS = ("local", "aws")
+
+Lookup = Callable[[str], "str | None"]
 
 
 class ConfigError(ValueError):
@@ -28,41 +32,153 @@ class ConfigError(ValueError):
 
 
 def repo_root() -> Path:
-    """The project root when running from a checkout (include/wistia_pipeline/config.py)."""
+    """Transitional: removed once no build tool imports it (runtime defaults do not use it)."""
     return Path(__file__).resolve().parents[2]
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+# --- parsers: (env name, raw text) -> value; errors name the setting ----------------------------
+
+
+def _text(_name: str, raw: str) -> str:
+    return raw
+
+
+def _no_trailing_slash(_name: str, raw: str) -> str:
+    return raw.rstrip("/")
+
+
+def _path(_name: str, raw: str) -> Path:
+    return Path(raw).absolute()
+
+
+def _int_at_least(minimum: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _cap(name: str, raw: str) -> int | None:
+    return _int_at_least(0)(name, raw) or None  # 0 means no cap
+
+
+def _number(name: str, raw: str) -> float:
     try:
-        value = int(raw)
+        return float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
-    return value
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.lower()
+    if value not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ConfigError(f"{name} must be true/false, got {raw!r}")
+    return value in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str | None
+    doc: str
+    parse: Callable[[str, str], Any] = _text
+
+
+# Field name of Settings -> where it comes from. None defaults are unset (or derived below).
+SETTINGS: Mapping[str, Setting] = {
+    "api_url": Setting("WISTIA_API_URL", DEFAULT_API_URL, "API base", _no_trailing_slash),
+    "state_dir": Setting("WISTIA_STATE_DIR", ".state", "local state directory", _path),
+    "lake_uri": Setting(
+        "WISTIA_LAKE_URI", None, "lake root (<state dir>/lake)", _no_trailing_slash
+    ),
+    "lookback_days": Setting(
+        "WISTIA_LOOKBACK_DAYS", str(DEFAULT_LOOKBACK_DAYS), "L", _int_at_least(0)
+    ),
+    "rate_limit_per_minute": Setting(
+        "WISTIA_RATE_LIMIT_PER_MINUTE", "600", "client token bucket", _int_at_least(1)
+    ),
+    "max_workers": Setting("WISTIA_MAX_WORKERS", "8", "client thread pool", _int_at_least(1)),
+    "state_table": Setting("WISTIA_STATE_TABLE", "wistia-pipeline-state", "DynamoDB table"),
+    "state_db": Setting("WISTIA_STATE_DB", None, "SQLite run state (<state dir>)", _path),
+    "visitors_max_pages": Setting(
+        "WISTIA_VISITORS_MAX_PAGES", "0", "cap on /stats/visitors pages (0: none)", _cap
+    ),
+    "secret_id": Setting("WISTIA_SECRET_ID", None, "Secrets Manager id of the token"),
+    "pii_secret_id": Setting("WISTIA_PII_SECRET_ID", None, "Secrets Manager id of the PII key"),
+    "lambda_function": Setting("WISTIA_LAMBDA_FUNCTION", "wistia-ingest", "ingestion Lambda"),
+    "silver_job": Setting("WISTIA_GLUE_SILVER_JOB", "wistia-silver", "Glue job of silver"),
+    "gold_job": Setting("WISTIA_GLUE_GOLD_JOB", "wistia-gold", "Glue job of gold"),
+    "athena_database": Setting("WISTIA_ATHENA_DATABASE", "wistia", "Glue/Athena database"),
+    "athena_workgroup": Setting("WISTIA_ATHENA_WORKGROUP", "wistia", "Athena workgroup"),
+    "athena_output": Setting("WISTIA_ATHENA_OUTPUT", None, "results location (the workgroup's)"),
+    "aws_conn_id": Setting("WISTIA_AWS_CONN_ID", "aws_default", "Airflow AWS connection id"),
+    "glue_deferrable": Setting(
+        "WISTIA_GLUE_DEFERRABLE", "true", "wait for Glue in the triggerer", _flag
+    ),
+    "poll_seconds": Setting("WISTIA_AWS_POLL_SECONDS", "30", "Glue/Athena poll interval", _number),
+    "check_tolerance": Setting(
+        "WISTIA_CHECK_TOLERANCE", "0.0", "allowed reconciliation gap share", _number
+    ),
+    "max_reject_share": Setting(
+        "WISTIA_MAX_REJECT_SHARE", None, "silver's reject share limit (the job's 0.01)", _number
+    ),
+    "alert_topic_arn": Setting("WISTIA_ALERT_SNS_TOPIC_ARN", None, "SNS topic for failures"),
+}
+
+
+# Read from the environment only: at DAG parse time, or secrets (never from Airflow Variables).
+ENV_ONLY: Mapping[str, str] = {
+    "WISTIA_TARGET": "local or aws (the DAG's graph is chosen at parse time)",
+    "WISTIA_START_DATE": "where catchup starts (parse time)",
+    "WISTIA_API_TOKEN": "Wistia token (local; WISTIA_SECRET_ID on AWS)",
+    "WISTIA_PII_HASH_KEY": "PII HMAC key (local; WISTIA_PII_SECRET_ID on AWS)",
+}
+# Every WISTIA_* variable the code reads.
+ENV_NAMES: frozenset[str] = frozenset(ENV_ONLY) | {s.env for s in SETTINGS.values()}
 
 
 @dataclass(frozen=True)
 class Settings:
     target: str
     api_url: str
-    lake_uri: str
     state_dir: Path
+    lake_uri: str
     lookback_days: int
     rate_limit_per_minute: int
     max_workers: int
     state_table: str
     state_db: Path
-    # Cap on /stats/visitors pages per run (account-wide, 100 visitors a page); None = no cap.
-    visitors_max_pages: int | None = None
-    secret_id: str | None = None
-    pii_secret_id: str | None = None
+    visitors_max_pages: int | None
+    secret_id: str | None
+    pii_secret_id: str | None
+    lambda_function: str
+    silver_job: str
+    gold_job: str
+    athena_database: str
+    athena_workgroup: str
+    athena_output: str | None
+    aws_conn_id: str
+    glue_deferrable: bool
+    poll_seconds: float
+    check_tolerance: float
+    max_reject_share: float | None
+    alert_topic_arn: str | None
     # Secrets: excluded from repr so they never reach a log line by accident.
     api_token: str | None = field(default=None, repr=False)
     pii_hash_key: str | None = field(default=None, repr=False)
+
+    def glue_job(self, step_task_id: str) -> str:
+        """The Glue job name of a Glue step (``silver`` / ``gold``)."""
+        try:
+            return {"silver": self.silver_job, "gold": self.gold_job}[step_task_id]
+        except KeyError:
+            raise ValueError(f"no Glue job for step {step_task_id!r}") from None
 
     def require_api_token(self) -> str:
         """The Wistia token: env locally, Secrets Manager (WISTIA_SECRET_ID) on AWS."""
@@ -93,29 +209,42 @@ def resolve_target(env: Mapping[str, str] | None = None) -> str:
     return target
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build :class:`Settings` from ``env`` (default ``os.environ``)."""
+def resolve_start_date(env: Mapping[str, str] | None = None) -> datetime:
+    """``WISTIA_START_DATE`` as UTC midnight (an env read only: the DAG file calls it)."""
     env = os.environ if env is None else env
-    target = resolve_target(env)
-    state_dir = Path(env.get("WISTIA_STATE_DIR") or repo_root() / ".state")
-    lake_uri = env.get("WISTIA_LAKE_URI") or str(state_dir / "lake")
+    raw = env.get("WISTIA_START_DATE") or DEFAULT_START_DATE
+    try:
+        day = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"WISTIA_START_DATE must be YYYY-MM-DD, got {raw!r}") from None
+    return day.replace(tzinfo=UTC)
+
+
+def env_lookup(env: Mapping[str, str]) -> Lookup:
+    return lambda name: env.get(name) or None
+
+
+def _resolve(setting: Setting, lookup: Lookup) -> Any:
+    raw = (lookup(setting.env) or "").strip() or setting.default
+    return None if raw is None else setting.parse(setting.env, raw)
+
+
+def load_settings(env: Mapping[str, str] | None = None, lookup: Lookup | None = None) -> Settings:
+    """:class:`Settings` from ``env`` (default ``os.environ``).
+
+    ``lookup`` (default: ``env``) resolves every setting of :data:`SETTINGS`; the Airflow tasks
+    pass one that falls back to Airflow Variables. The target and the secrets are env reads.
+    """
+    env = os.environ if env is None else env
+    values = {key: _resolve(s, lookup or env_lookup(env)) for key, s in SETTINGS.items()}
+    state_dir: Path = values["state_dir"]
+    values["lake_uri"] = values["lake_uri"] or str(state_dir / "lake")
+    values["state_db"] = values["state_db"] or state_dir / "state.sqlite"
     return Settings(
-        target=target,
-        api_url=(env.get("WISTIA_API_URL") or DEFAULT_API_URL).rstrip("/"),
-        lake_uri=lake_uri.rstrip("/"),
-        state_dir=state_dir,
-        lookback_days=_int(env, "WISTIA_LOOKBACK_DAYS", DEFAULT_LOOKBACK_DAYS),
-        rate_limit_per_minute=_int(
-            env, "WISTIA_RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE, minimum=1
-        ),
-        max_workers=_int(env, "WISTIA_MAX_WORKERS", DEFAULT_MAX_WORKERS, minimum=1),
-        state_table=env.get("WISTIA_STATE_TABLE") or DEFAULT_STATE_TABLE,
-        state_db=Path(env.get("WISTIA_STATE_DB") or state_dir / "state.sqlite"),
-        visitors_max_pages=_int(env, "WISTIA_VISITORS_MAX_PAGES", 0, minimum=0) or None,
-        secret_id=env.get("WISTIA_SECRET_ID") or None,
-        pii_secret_id=env.get("WISTIA_PII_SECRET_ID") or None,
+        target=resolve_target(env),
         api_token=env.get("WISTIA_API_TOKEN") or None,
         pii_hash_key=env.get("WISTIA_PII_HASH_KEY") or None,
+        **values,
     )
 
 

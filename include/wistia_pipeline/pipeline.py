@@ -2,19 +2,20 @@
 
 Everything both orchestrators must agree on lives here and nowhere else: the steps and their
 task ids, the processing window of a data day, the ingestion Lambda payload, the Glue job
-arguments, the gold tables the run publishes, and the names of the AWS resources (resolved at
-run time from one source: the environment, or on MWAA Airflow Variables of the same name).
+arguments and the gold tables the run publishes. Resource names and knobs are configuration
+(:mod:`wistia_pipeline.config`).
 
 Stdlib only: the DAG file imports this module at parse time.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
+
+from wistia_pipeline.dates import window
 
 DAG_ID = "wistia_daily"
 
@@ -49,13 +50,6 @@ GLUE_STEPS: tuple[Step, ...] = (SILVER, GOLD)
 
 # The Glue job entry points (glue_scripts/<file>), by step task id.
 GLUE_SCRIPTS: Mapping[str, str] = {"silver": "wistia_silver.py", "gold": "wistia_gold.py"}
-
-
-def window(day: date, lookback_days: int) -> tuple[date, date]:
-    """The processing window ``[D - L, D]`` of data day ``D`` (inclusive)."""
-    if isinstance(lookback_days, bool) or not isinstance(lookback_days, int) or lookback_days < 0:
-        raise ValueError(f"lookback_days must be an int >= 0, got {lookback_days!r}")
-    return day - timedelta(days=lookback_days), day
 
 
 def conflicting_runs(
@@ -142,106 +136,3 @@ def job_args_from_glue_arguments(arguments: Mapping[str, str]) -> dict[str, str]
     if bad:
         raise ValueError(f"Glue arguments must be named --<name>, got {bad}")
     return {name[2:]: value for name, value in arguments.items()}
-
-
-# --- resource names and run knobs: one source, resolved at run time ---------------------------
-
-
-@dataclass(frozen=True)
-class Setting:
-    env: str
-    default: str | None
-    doc: str
-
-
-RESOURCE_SETTINGS: Mapping[str, Setting] = {
-    "lambda_function": Setting("WISTIA_LAMBDA_FUNCTION", "wistia-ingest", "ingestion Lambda"),
-    "silver_job": Setting("WISTIA_GLUE_SILVER_JOB", "wistia-silver", "Glue job of the silver step"),
-    "gold_job": Setting("WISTIA_GLUE_GOLD_JOB", "wistia-gold", "Glue job of the gold step"),
-    "athena_database": Setting("WISTIA_ATHENA_DATABASE", "wistia", "Glue/Athena database"),
-    "athena_workgroup": Setting("WISTIA_ATHENA_WORKGROUP", "wistia", "Athena workgroup"),
-    "athena_output": Setting(
-        "WISTIA_ATHENA_OUTPUT", None, "s3:// results location (unset: the workgroup's)"
-    ),
-    "aws_conn_id": Setting("WISTIA_AWS_CONN_ID", "aws_default", "Airflow AWS connection id"),
-    "glue_deferrable": Setting(
-        "WISTIA_GLUE_DEFERRABLE", "true", "wait for Glue in the triggerer (false: poll in the task)"
-    ),
-    "poll_seconds": Setting("WISTIA_AWS_POLL_SECONDS", "30", "Glue/Athena status poll interval"),
-    "check_tolerance": Setting(
-        "WISTIA_CHECK_TOLERANCE", "0.0", "allowed reconciliation gap share in the checks"
-    ),
-    "max_reject_share": Setting(
-        "WISTIA_MAX_REJECT_SHARE", None, "silver's reject share limit (unset: the job's default)"
-    ),
-    "alert_topic_arn": Setting(
-        "WISTIA_ALERT_SNS_TOPIC_ARN", None, "SNS topic for failure notifications (unset: off)"
-    ),
-}
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-@dataclass(frozen=True)
-class Resources:
-    lambda_function: str
-    silver_job: str
-    gold_job: str
-    athena_database: str
-    athena_workgroup: str
-    athena_output: str | None
-    aws_conn_id: str
-    glue_deferrable: bool
-    poll_seconds: float
-    check_tolerance: float
-    max_reject_share: float | None
-    alert_topic_arn: str | None
-
-    def glue_job(self, step_task_id: str) -> str:
-        try:
-            return {"silver": self.silver_job, "gold": self.gold_job}[step_task_id]
-        except KeyError:
-            raise ValueError(f"no Glue job for step {step_task_id!r}") from None
-
-
-Lookup = Callable[[str], "str | None"]
-
-
-def env_lookup(env: Mapping[str, str] | None = None) -> Lookup:
-    source = os.environ if env is None else env
-    return lambda name: source.get(name) or None
-
-
-def _float(name: str, raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
-
-
-def resolve_resources(lookup: Lookup | None = None) -> Resources:
-    """Resolve every AWS name/knob through ``lookup`` (default: the environment).
-
-    Called by tasks at run time, never at DAG parse time.
-    """
-    lookup = lookup or env_lookup()
-    raw = {key: (lookup(s.env) or s.default) for key, s in RESOURCE_SETTINGS.items()}
-    deferrable = (raw["glue_deferrable"] or "").strip().lower()
-    if deferrable not in _TRUE | _FALSE:
-        raise ValueError(f"WISTIA_GLUE_DEFERRABLE must be true/false, got {deferrable!r}")
-    max_reject = raw["max_reject_share"]
-    return Resources(
-        lambda_function=str(raw["lambda_function"]),
-        silver_job=str(raw["silver_job"]),
-        gold_job=str(raw["gold_job"]),
-        athena_database=str(raw["athena_database"]),
-        athena_workgroup=str(raw["athena_workgroup"]),
-        athena_output=raw["athena_output"],
-        aws_conn_id=str(raw["aws_conn_id"]),
-        glue_deferrable=deferrable in _TRUE,
-        poll_seconds=_float("WISTIA_AWS_POLL_SECONDS", str(raw["poll_seconds"])),
-        check_tolerance=_float("WISTIA_CHECK_TOLERANCE", str(raw["check_tolerance"])),
-        max_reject_share=_float("WISTIA_MAX_REJECT_SHARE", max_reject) if max_reject else None,
-        alert_topic_arn=raw["alert_topic_arn"],
-    )

@@ -14,7 +14,7 @@ import json
 import logging
 from typing import Any
 
-from wistia_airflow.runtime import data_day, resources
+from wistia_airflow.runtime import data_day, settings
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,15 @@ def failure_message(context: Any) -> dict[str, Any]:
 
 def notify_failure(context: Any) -> bool:
     """``on_failure_callback``: publish to SNS if a topic is configured; True if published."""
-    topic = resources().alert_topic_arn
+    config = settings()
+    topic = config.alert_topic_arn
     if not topic:
         return False
     from airflow.providers.amazon.aws.hooks.sns import SnsHook
 
     message = failure_message(context)
     subject = f"wistia_daily failed: {message['task_id']} for {message['data_day']}"[:100]
-    SnsHook(aws_conn_id=resources().aws_conn_id).publish_to_target(
+    SnsHook(aws_conn_id=config.aws_conn_id).publish_to_target(
         target_arn=topic, message=json.dumps(message, default=str), subject=subject
     )
     log.info("failure notification sent to %s", topic)

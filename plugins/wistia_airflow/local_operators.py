@@ -19,14 +19,16 @@ from wistia_pipeline import pipeline
 
 
 def glue_script_path(step: str) -> Path:
-    """``glue_scripts/<script>`` of a Glue step in this checkout."""
-    from wistia_pipeline.config import repo_root
+    """``glue_scripts/<script>`` of a Glue step in the checkout that holds these plugins.
 
+    The local target runs from a checkout (or the compose image's copy of one), never from
+    ``plugins.zip``; on AWS the scripts are the Glue jobs' ``ScriptLocation``.
+    """
     try:
         name = pipeline.GLUE_SCRIPTS[step]
     except KeyError:
         raise ValueError(f"no Glue script for step {step!r}") from None
-    path = repo_root() / "glue_scripts" / name
+    path = Path(__file__).resolve().parents[2] / "glue_scripts" / name
     if not path.is_file():
         raise FileNotFoundError(f"Glue script for step {step!r} not found at {path}")
     return path

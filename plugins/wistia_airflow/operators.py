@@ -20,10 +20,12 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from wistia_airflow import runtime
 from wistia_airflow.callbacks import ERROR_XCOM_KEY
 from wistia_airflow.plan import PLAN_TASK_ID, build_plan
-from wistia_airflow.runtime import RunInfo, resources, run_info
+from wistia_airflow.runtime import RunInfo
 from wistia_pipeline import pipeline
+from wistia_pipeline.config import Settings
 
 MAX_COUNT_KEYS = 50
 
@@ -40,19 +42,14 @@ class WistiaStepOperator(BaseOperator):
         super().__init__(**kwargs)
 
     @staticmethod
-    def run(context: Any) -> RunInfo:
-        return run_info(context)
+    def run(context: Any, settings: Settings) -> RunInfo:
+        return runtime.run_info(context, settings.lookback_days)
 
     @staticmethod
-    def settings() -> Any:
-        from wistia_pipeline.config import load_settings
-
-        return load_settings()
-
-    def store(self) -> Any:
+    def store(settings: Settings) -> Any:
         from wistia_pipeline.state import open_state_store
 
-        return open_state_store(self.settings())
+        return open_state_store(settings)
 
     @staticmethod
     def plan(context: Any) -> dict[str, Any]:
@@ -70,11 +67,11 @@ class ClaimDayOperator(WistiaStepOperator):
     ui_color = "#c9e6ff"
 
     def execute(self, context: Any) -> dict[str, Any]:
-        info = self.run(context)
-        settings = self.settings()
+        settings = runtime.settings()
+        info = self.run(context, settings)
         # Resolve the plan before writing any state: a config error fails with nothing claimed.
-        plan = build_plan(info, 0, settings.lake_uri, settings.pii_secret_id, resources())
-        store = self.store()
+        plan = build_plan(info, 0, settings)
+        store = self.store(settings)
         lookback = info.lookback_days
         around = store.list_days(
             info.day - timedelta(days=lookback), info.day + timedelta(days=lookback)
@@ -98,20 +95,17 @@ class ChecksOperator(WistiaStepOperator):
     ui_color = "#f0e442"
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
-        from wistia_airflow.adapters import ChecksFailed, get_adapter
+        from wistia_airflow.checks import run_checks
+        from wistia_pipeline.sql import raise_for_failures
 
         plan = self.plan(context)
         start = date.fromisoformat(plan["window_start"])
         end = date.fromisoformat(plan["window_end"])
-        outcomes = get_adapter(self.settings(), resources()).run_checks(start, end)
-        if not outcomes:
-            raise RuntimeError("no data checks ran (the checks SQL directory is empty?)")
-        for outcome in outcomes:
-            self.log.info("check %s: %s failure(s) %s", *asdict(outcome).values())
-        failed = [o for o in outcomes if not o.ok]
-        if failed:
-            raise ChecksFailed(start, end, failed)
-        return [asdict(o) for o in outcomes]
+        results = run_checks(runtime.settings(), start, end)
+        for result in results:
+            self.log.info("check %s: %s failure(s) %s", *asdict(result).values())
+        raise_for_failures(results, window=(start, end))
+        return [asdict(r) for r in results]
 
 
 def counts_from_summary(summary: Any) -> dict[str, int]:
@@ -147,8 +141,9 @@ class PublishOperator(WistiaStepOperator):
     ui_color = "#77dd77"
 
     def execute(self, context: Any) -> dict[str, Any]:
-        info = self.run(context)
-        store = self.store()
+        settings = runtime.settings()
+        info = self.run(context, settings)
+        store = self.store(settings)
         summary = context["ti"].xcom_pull(task_ids=pipeline.INGEST.task_id)
         checks = context["ti"].xcom_pull(task_ids=pipeline.CHECKS.task_id) or []
         counts = {**counts_from_summary(summary), "checks_passed": len(checks)}
@@ -175,7 +170,8 @@ class MarkFailedOperator(WistiaStepOperator):
     ui_color = "#ff6961"
 
     def execute(self, context: Any) -> dict[str, Any]:
-        info = self.run(context)
+        settings = runtime.settings()
+        info = self.run(context, settings)
         ti = context["ti"]
         if ti.xcom_pull(task_ids=pipeline.PUBLISH.task_id):
             self.log.info("run %s published %s; nothing to mark", info.run_id, info.day)
@@ -191,6 +187,6 @@ class MarkFailedOperator(WistiaStepOperator):
                 f"run {info.run_id} did not publish {info.day}: a step failed without reporting "
                 "an error (killed, timed out or upstream failed); see the Airflow task logs"
             )
-        self.store().mark_failed(info.day, info.run_id, error)
+        self.store(settings).mark_failed(info.day, info.run_id, error)
         self.log.error("marked %s FAILED: %s", info.day, error)
         return {"marked_failed": True, "error": error}

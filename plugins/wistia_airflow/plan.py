@@ -2,7 +2,7 @@
 
 ``claim_day`` returns the plan as its XCom: the data day, the window, the Lambda function and
 payload, and each Glue job's name and ``script_args``, all resolved at run time from the one
-config source (env / Airflow Variables, ``wistia_pipeline.pipeline.RESOURCE_SETTINGS``). The
+config source (env / Airflow Variables, ``wistia_pipeline.config.SETTINGS``). The
 other tasks take their arguments from it through Jinja (:func:`value`, :func:`as_json`), so the
 provider operators on the aws target and the local operators get the same values, and every
 retry of a run uses the values of its claim. Building the plan is pure: no I/O.
@@ -13,16 +13,17 @@ from __future__ import annotations
 from typing import Any
 
 from wistia_pipeline import pipeline
+from wistia_pipeline.config import Settings
 
 PLAN_TASK_ID = pipeline.CLAIM.task_id
 
 
-def build_plan(
-    info: Any, attempt: int, lake_uri: str, pii_secret_id: str | None, res: pipeline.Resources
-) -> dict[str, Any]:
+def build_plan(info: Any, attempt: int, settings: Settings) -> dict[str, Any]:
     """The plan of run ``info`` (a :class:`wistia_airflow.runtime.RunInfo`)."""
     start, end = info.window
-    job_args = pipeline.glue_job_args(start, end, lake_uri, pii_secret_id, res.max_reject_share)
+    job_args = pipeline.glue_job_args(
+        start, end, settings.lake_uri, settings.pii_secret_id, settings.max_reject_share
+    )
     return {
         "day": info.day.isoformat(),
         "run_id": info.run_id,
@@ -31,14 +32,14 @@ def build_plan(
         "streams": list(info.streams),
         "window_start": start.isoformat(),
         "window_end": end.isoformat(),
-        "aws_conn_id": res.aws_conn_id,
-        "lambda_function": res.lambda_function,
+        "aws_conn_id": settings.aws_conn_id,
+        "lambda_function": settings.lambda_function,
         "lambda_payload": pipeline.lambda_payload(
             info.day, info.lookback_days, info.streams, info.run_id
         ),
         "glue": {
             step.task_id: {
-                "job_name": res.glue_job(step.task_id),
+                "job_name": settings.glue_job(step.task_id),
                 "script_args": pipeline.glue_arguments(job_args),
             }
             for step in pipeline.GLUE_STEPS

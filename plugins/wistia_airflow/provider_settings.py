@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wistia_airflow.runtime import resources
+from wistia_airflow.runtime import settings
 
 # The ingestion Lambda runs for minutes (timeout 900 s, include/infra/pipeline.yaml). botocore's
 # default 60 s read timeout would cut the synchronous invoke and its retry would invoke the
@@ -32,7 +32,7 @@ def apply_glue_wait_settings(context: Any) -> None:
     here, when the task runs, from ``WISTIA_GLUE_DEFERRABLE`` and ``WISTIA_AWS_POLL_SECONDS``
     (env / Airflow Variables), like every other setting of the run.
     """
-    res = resources()
+    res = settings()
     task = context["task"]
     delay = max(1, int(res.poll_seconds))
     task.deferrable = res.glue_deferrable

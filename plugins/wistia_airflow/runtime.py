@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from wistia_pipeline import pipeline
+from wistia_pipeline import dates, pipeline
+from wistia_pipeline.config import Settings, load_settings
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class RunInfo:
 
     @property
     def window(self) -> tuple[date, date]:
-        return pipeline.window(self.day, self.lookback_days)
+        return dates.window(self.day, self.lookback_days)
 
 
 def data_day(context: Mapping[str, Any]) -> date:
@@ -54,11 +55,9 @@ def _lookback(value: object, default: int) -> int:
     return number
 
 
-def run_info(context: Mapping[str, Any]) -> RunInfo:
+def run_info(context: Mapping[str, Any], default_lookback_days: int) -> RunInfo:
     """Build :class:`RunInfo` from the context and the run's params (``lookback_days`` None or
-    absent means ``WISTIA_LOOKBACK_DAYS``; ``streams`` absent means all)."""
-    from wistia_pipeline.config import load_settings
-
+    absent means ``default_lookback_days``; ``streams`` absent means all)."""
     params = context.get("params") or {}
     lookback_days = params.get("lookback_days")
     streams: Sequence[str] | str | None = params.get("streams")
@@ -67,7 +66,7 @@ def run_info(context: Mapping[str, Any]) -> RunInfo:
     return RunInfo(
         day=data_day(context),
         run_id=str(context["run_id"]),
-        lookback_days=_lookback(lookback_days, load_settings().lookback_days),
+        lookback_days=_lookback(lookback_days, default_lookback_days),
         streams=pipeline.check_streams(streams),
     )
 
@@ -86,5 +85,6 @@ def lookup(name: str) -> str | None:
     return Variable.get(name, default=None) or None
 
 
-def resources() -> pipeline.Resources:
-    return pipeline.resolve_resources(lookup)
+def settings() -> Settings:
+    """The run's settings, Airflow Variables filling what the environment leaves unset."""
+    return load_settings(lookup=lookup)

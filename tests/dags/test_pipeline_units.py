@@ -9,10 +9,10 @@ import boto3
 import pytest
 
 from wistia_airflow import callbacks, plan
-from wistia_airflow.adapters.aws import AthenaQueryFailed, parse_check_result
 from wistia_airflow.operators import counts_from_summary
 from wistia_airflow.runtime import data_day, run_info
 from wistia_pipeline import pipeline
+from wistia_pipeline.config import load_settings
 from wistia_pipeline.ingest import ALL_STREAMS as INGEST_STREAMS
 
 
@@ -49,35 +49,19 @@ def test_glue_args() -> None:
         pipeline.glue_job_args(date(2026, 1, 3), date(2026, 1, 1), "/lake")
 
 
-def test_resources_resolve_from_one_lookup() -> None:
-    env = {
-        "WISTIA_LAMBDA_FUNCTION": "fn",
-        "WISTIA_GLUE_DEFERRABLE": "false",
-        "WISTIA_CHECK_TOLERANCE": "0.25",
-    }
-    res = pipeline.resolve_resources(pipeline.env_lookup(env))
-    assert res.lambda_function == "fn"
-    assert res.glue_deferrable is False
-    assert res.check_tolerance == 0.25
-    assert res.gold_job == "wistia-gold"  # default
-    assert res.glue_job("silver") == "wistia-silver"
-    with pytest.raises(ValueError, match="WISTIA_GLUE_DEFERRABLE"):
-        pipeline.resolve_resources(pipeline.env_lookup({"WISTIA_GLUE_DEFERRABLE": "maybe"}))
-
-
 def test_data_day_is_the_interval_start(monkeypatch) -> None:
     context = {"data_interval_start": datetime(2026, 5, 4, tzinfo=UTC), "run_id": "r"}
     assert data_day(context) == date(2026, 5, 4)
     with pytest.raises(ValueError, match="data interval"):
         data_day({"data_interval_start": None})
-    monkeypatch.setenv("WISTIA_LOOKBACK_DAYS", "3")
-    info = run_info({**context, "params": {"lookback_days": None, "streams": "events, medias"}})
+    params = {"lookback_days": None, "streams": "events, medias"}
+    info = run_info({**context, "params": params}, 3)
     assert (info.lookback_days, info.streams) == (3, ["medias", "events"])
     assert info.window == (date(2026, 5, 1), date(2026, 5, 4))
-    assert run_info({**context, "params": {"lookback_days": 0}}).lookback_days == 0
-    assert run_info(context).streams == list(pipeline.ALL_STREAMS)
+    assert run_info({**context, "params": {"lookback_days": 0}}, 3).lookback_days == 0
+    assert run_info(context, 3).streams == list(pipeline.ALL_STREAMS)
     with pytest.raises(ValueError, match="lookback_days"):
-        run_info({**context, "params": {"lookback_days": "two"}})
+        run_info({**context, "params": {"lookback_days": "two"}}, 3)
 
 
 def test_counts_from_summary() -> None:
@@ -95,28 +79,13 @@ def test_counts_from_summary() -> None:
     assert counts_from_summary('"a JSON string"') == {}
 
 
-def _rows(*rows):
-    return {"ResultSet": {"Rows": [{"Data": [{"VarCharValue": v} for v in r]} for r in rows]}}
-
-
-def test_parse_check_result() -> None:
-    ok = parse_check_result("c", "q", _rows(("check_name", "failures", "detail"), ("c", "0", "d")))
-    assert ok.ok and ok.detail == "d"
-    bad = parse_check_result("c", "q", _rows(("check_name", "failures", "detail"), ("c", "2", "x")))
-    assert not bad.ok and bad.failures == 2
-    with pytest.raises(AthenaQueryFailed, match="one row"):
-        parse_check_result("c", "q", _rows(("check_name", "failures", "detail")))
-    with pytest.raises(AthenaQueryFailed, match="integer"):
-        parse_check_result("c", "q", _rows(("c", "many", "x")))
-
-
 class _TI:
     dag_id, task_id, try_number = "wistia_daily", "gold", 2
 
 
 def test_failure_notification_off_by_default(monkeypatch) -> None:
     monkeypatch.delenv("WISTIA_ALERT_SNS_TOPIC_ARN", raising=False)
-    monkeypatch.setattr(callbacks, "resources", lambda: pipeline.resolve_resources({}.get))
+    monkeypatch.setattr(callbacks, "settings", lambda: load_settings({}))
     assert callbacks.notify_failure({"ti": _TI()}) is False
 
 
@@ -169,16 +138,21 @@ def test_lambda_invoke_outwaits_the_function_and_never_reinvokes() -> None:
 
 
 def test_run_plan_resolves_names_payload_and_glue_arguments(monkeypatch) -> None:
-    monkeypatch.setenv("WISTIA_LOOKBACK_DAYS", "2")
     context = {
         "data_interval_start": datetime(2026, 5, 4, tzinfo=UTC),
         "run_id": "scheduled__2026-05-04",
         "params": {"lookback_days": 1, "streams": ["events"]},
     }
-    res = pipeline.resolve_resources(
-        {"WISTIA_LAMBDA_FUNCTION": "fn", "WISTIA_GLUE_GOLD_JOB": "g", "WISTIA_AWS_CONN_ID": "c"}.get
+    settings = load_settings(
+        {
+            "WISTIA_LAMBDA_FUNCTION": "fn",
+            "WISTIA_GLUE_GOLD_JOB": "g",
+            "WISTIA_AWS_CONN_ID": "c",
+            "WISTIA_LAKE_URI": "s3://lake/x/",
+            "WISTIA_PII_SECRET_ID": "wistia/pii",
+        }
     )
-    built = plan.build_plan(run_info(context), 3, "s3://lake/x/", "wistia/pii", res)
+    built = plan.build_plan(run_info(context, 2), 3, settings)
     window = {"--start_date": "2026-05-03", "--end_date": "2026-05-04"}
     args = {**window, "--lake_uri": "s3://lake/x", "--pii_secret_id": "wistia/pii"}
     assert built == {

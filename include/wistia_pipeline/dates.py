@@ -1,0 +1,57 @@
+"""Days, windows and timestamps: the one place the pipeline does date arithmetic.
+
+Stdlib only: the DAG file, the Lambda, the Glue jobs and the state stores all import it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+
+def days_between(start: date, end: date) -> list[date]:
+    """Every day of the inclusive range ``[start, end]``; ``start`` after ``end`` is an error."""
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
+    return [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+
+
+def check_lookback(lookback_days: object) -> int:
+    """``lookback_days`` as an int >= 0 (bools and other types are refused)."""
+    if isinstance(lookback_days, bool) or not isinstance(lookback_days, int) or lookback_days < 0:
+        raise ValueError(f"lookback_days must be an int >= 0, got {lookback_days!r}")
+    return lookback_days
+
+
+def window(day: date, lookback_days: int) -> tuple[date, date]:
+    """The processing window ``[D - L, D]`` of data day ``D`` (inclusive)."""
+    return day - timedelta(days=check_lookback(lookback_days)), day
+
+
+def window_days(day: date, lookback_days: int) -> list[date]:
+    """Every day of :func:`window`."""
+    return days_between(*window(day, lookback_days))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_ts(value: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.sssZ`` (UTC, millisecond precision, fixed width)."""
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp must be timezone-aware, got naive {value!r}")
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_ts(text: str) -> datetime:
+    """Parse a stored timestamp (any ISO-8601 form with an offset or ``Z``) to aware UTC."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"stored timestamp {text!r} has no UTC offset")
+    return value.astimezone(UTC)
+
+
+def now_iso() -> str:
+    """The current time as :func:`format_ts` text."""
+    return format_ts(utcnow())
