@@ -60,7 +60,7 @@ simulator: env ## run the Wistia API simulator in the foreground
 	$(PY) -m wistia_simulator $(SIM_ARGS)
 
 package: env ## build dist/: Lambda zip, Glue extra-py-files zip, plugins.zip, bucket layout
-	$(PY) -m wistia_pipeline.packaging.dist
+	$(PY) -m wistia_dev.dist
 
 deploy: package ## deploy/update the stack and artifacts: make deploy ENV=dev
 	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<name>"; exit 2; }

@@ -34,8 +34,8 @@ from typing import Any
 
 import duckdb
 
+from wistia_dev import repo_root
 from wistia_pipeline import bronze
-from wistia_pipeline.config import repo_root
 from wistia_pipeline.local_spark import run_glue_script
 from wistia_pipeline.storage import open_storage
 

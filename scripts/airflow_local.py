@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from wistia_airflow import local_runner
+from wistia_dev import local_runner
 from wistia_pipeline.config import ensure_local_pii_key, load_settings
 from wistia_simulator.process import free_port, start_simulator, stop_process, wait_until_up
 

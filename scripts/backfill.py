@@ -2,7 +2,7 @@
 
     python scripts/backfill.py --start 2026-01-01 --end 2026-01-03 [--retries 0] [--keep-going]
 
-Every day is one ``dag.test()`` run of the real DAG (``wistia_airflow.local_runner``). Prints one
+Every day is one ``dag.test()`` run of the real DAG (``wistia_dev.local_runner``). Prints one
 JSON line per day and a summary line; exits 1 if any day's run failed (by default it stops at the
 first failure: later days would re-publish partitions of the failed day's window).
 """
@@ -16,8 +16,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from wistia_airflow import local_runner
+from wistia_dev import local_runner
 from wistia_pipeline.config import ensure_local_pii_key, load_settings
+from wistia_pipeline.dates import days_between
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         conf["streams"] = [s.strip() for s in args.streams.split(",") if s.strip()]
 
     results = []
-    for day in local_runner.days_between(args.start, args.end):
+    for day in days_between(args.start, args.end):
         result = local_runner.run_day(dag, day, conf)
         results.append(result)
         print(
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         flush=True,
     )
-    return 1 if failed or len(results) < len(local_runner.days_between(args.start, args.end)) else 0
+    return 1 if failed or len(results) < len(days_between(args.start, args.end)) else 0
 
 
 if __name__ == "__main__":

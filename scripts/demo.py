@@ -15,7 +15,8 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from wistia_pipeline.config import ensure_local_pii_key, load_settings, repo_root
+from wistia_dev import repo_root
+from wistia_pipeline.config import ensure_local_pii_key, load_settings
 from wistia_simulator.process import free_port, start_simulator, stop_process
 
 DAYS = 3

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from wistia_airflow import local_runner
+from wistia_dev import local_runner
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from wistia_airflow import local_runner
+from wistia_dev import local_runner
+from wistia_pipeline.dates import days_between
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,7 +36,7 @@ def test_day_to_logical_date() -> None:
     assert local_runner.logical_date_for(date(2026, 2, 28)).isoformat() == (
         "2026-03-01T00:00:00+00:00"
     )
-    assert local_runner.days_between(date(2026, 2, 27), date(2026, 3, 1)) == [
+    assert days_between(date(2026, 2, 27), date(2026, 3, 1)) == [
         date(2026, 2, 27),
         date(2026, 2, 28),
         date(2026, 3, 1),

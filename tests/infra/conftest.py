@@ -71,7 +71,7 @@ def cfn_aws(cfn_moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer
 
 @pytest.fixture(scope="session")
 def built_dist(tmp_path_factory: pytest.TempPathFactory):
-    """``python -m wistia_pipeline.packaging.dist`` output, built once per session."""
-    from wistia_pipeline.packaging.dist import build_dist
+    """``python -m wistia_dev.dist`` output, built once per session."""
+    from wistia_dev.dist import build_dist
 
     return build_dist(tmp_path_factory.mktemp("dist") / "dist")

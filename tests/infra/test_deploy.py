@@ -21,7 +21,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from wistia_pipeline.packaging.dist import Dist
+from wistia_dev.dist import Dist
 from wistia_pipeline.state.dynamodb import KEY_SCHEMA
 
 pytestmark = pytest.mark.slow

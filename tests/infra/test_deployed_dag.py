@@ -22,9 +22,9 @@ import boto3
 import pytest
 import requests
 
-from wistia_airflow import local_runner
+from wistia_dev import local_runner
+from wistia_dev.dist import Dist
 from wistia_pipeline.config import load_settings
-from wistia_pipeline.packaging.dist import Dist
 from wistia_pipeline.sql import list_queries
 from wistia_pipeline.state import DayStatus, open_state_store
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -11,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from wistia_pipeline.packaging.dist import Dist, build_dist, sha256_file
-from wistia_pipeline.packaging.plugins_zip import build_plugins_zip
+from wistia_dev.dist import GLUE_ZIP_KEY, LAMBDA_ZIP_KEY, Dist, build_dist, sha256_file
+from wistia_dev.zips import build_plugins_zip
 
 REPO = Path(__file__).resolve().parents[2]
+DEV_PACKAGE = REPO / "dev" / "wistia_dev"
+_IMPORTS_DEV = re.compile(r"^\s*(from|import)\s+wistia_dev\b", re.MULTILINE)
 
 
 def test_plugins_zip_layout_and_reproducible(tmp_path: Path) -> None:
@@ -28,7 +31,6 @@ def test_plugins_zip_layout_and_reproducible(tmp_path: Path) -> None:
     assert "wistia_pipeline/__init__.py" in names
     assert "wistia_airflow/__init__.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
-    assert not [n for n in names if n.startswith("wistia_pipeline/packaging/")]
     # every SQL file of the package ships (the DAG's checks read them on MWAA)
     sql_src = REPO / "include" / "wistia_pipeline" / "sql" / "files"
     sql_files = [p for p in sql_src.rglob("*.sql")]
@@ -101,6 +103,32 @@ def test_dist_layout(built_dist: Dist) -> None:
     assert "StartAt" in definition
     manifest = json.loads((built_dist.root / "manifest.json").read_text())
     assert manifest["mwaa"]["plugins.zip"]["sha256"] == sha256_file(mwaa["plugins.zip"])
+
+
+def test_shipped_zips_hold_no_build_or_dev_code(built_dist: Dist) -> None:
+    """Build tooling and the dag.test() runner live in dev/wistia_dev: no zip shipped to AWS
+    carries a module of that name (nor the old packaging/ package) or imports wistia_dev."""
+    dev_modules = {path.stem for path in DEV_PACKAGE.glob("*.py")} - {"__init__"}
+    assert {"dist", "zips", "lambda_zip", "local_runner"} <= dev_modules
+    forbidden = dev_modules | {"packaging"}
+    artifacts = built_dist.artifact_objects()
+    shipped = {
+        "plugins.zip": built_dist.mwaa_objects()["plugins.zip"],
+        "Glue zip": artifacts[GLUE_ZIP_KEY],
+        "Lambda zip": artifacts[LAMBDA_ZIP_KEY],
+    }
+    for label, path in shipped.items():
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            ours = [n for n in names if n.startswith(("wistia_pipeline/", "wistia_airflow/"))]
+            assert "wistia_pipeline/__init__.py" in ours, label
+            assert not [n for n in names if n.startswith("wistia_dev/")], label
+            leaked = [n for n in ours if {Path(p).stem for p in n.split("/")} & forbidden]
+            assert not leaked, f"{label} ships build/dev code: {leaked}"
+            importing = [
+                n for n in ours if n.endswith(".py") and _IMPORTS_DEV.search(zf.read(n).decode())
+            ]
+            assert not importing, f"{label} modules import wistia_dev: {importing}"
 
 
 def test_dist_rebuild_is_identical_and_drops_deleted_files(tmp_path: Path) -> None:

@@ -1,24 +1,21 @@
-"""Build the ingestion Lambda's deployment zip.
-
-    python -m wistia_pipeline.packaging.lambda_zip --out dist/lambda/wistia_ingest.zip
+"""Build the ingestion Lambda's deployment zip (part of ``python -m wistia_dev.dist``).
 
 The zip holds, at its root:
 
 - the ``wistia_pipeline`` modules the handler imports, transitively (found by reading their
-  ``import`` statements); the build fails if that reaches ``transforms/``, ``sql/``,
-  ``packaging/`` or Spark code;
+  ``import`` statements); the build fails if that reaches ``transforms/``, ``sql/`` or Spark
+  code;
 - ``requests`` and its dependencies, vendored for the Lambda runtime (Python 3.12, x86_64
   manylinux wheels only), pinned to the versions in ``uv.lock``. boto3 is provided by the
   runtime and is not included.
 
 Handler: ``wistia_pipeline.lambda_handler.handler``. Vendored wheels are cached under
 ``build/lambda-vendor/<hash of the pins>/`` so repeated builds do not download again. The zip is
-reproducible (sorted entries, fixed timestamps).
+reproducible (written by :func:`wistia_dev.zips.write_zip`).
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import hashlib
 import re
@@ -27,20 +24,19 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-import zipfile
 from pathlib import Path
 
-from wistia_pipeline.config import repo_root
+from wistia_dev import repo_root
+from wistia_dev.zips import PIPELINE_SOURCE, Entry, tree_entries, write_zip
 
 HANDLER_MODULE = "wistia_pipeline.lambda_handler"
 HANDLER = f"{HANDLER_MODULE}.handler"
 PACKAGE = "wistia_pipeline"
-EXCLUDED_SUBPACKAGES = frozenset({"transforms", "sql", "packaging"})
+EXCLUDED_SUBPACKAGES = frozenset({"transforms", "sql"})
 VENDOR_ROOTS = ("requests",)
 LAMBDA_PYTHON = "3.12"
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
 _SPARK_IMPORT = re.compile(r"^\s*(from|import)\s+pyspark\b", re.MULTILINE)
-_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def locked_versions(lock_path: Path, roots: tuple[str, ...] = VENDOR_ROOTS) -> dict[str, str]:
@@ -143,7 +139,7 @@ def _imported_modules(path: Path, module: str) -> set[str]:
     return {m for m in found if m == PACKAGE or m.startswith(PACKAGE + ".")}
 
 
-def package_files(package_dir: Path, entry: str = HANDLER_MODULE) -> list[tuple[Path, str]]:
+def package_files(package_dir: Path, entry: str = HANDLER_MODULE) -> list[Entry]:
     """(source, arcname) of the modules the handler imports, transitively, plus their packages.
 
     Refuses a closure that reaches an excluded subpackage or Spark code.
@@ -171,55 +167,15 @@ def package_files(package_dir: Path, entry: str = HANDLER_MODULE) -> list[tuple[
     )
 
 
-def vendor_files(vendor_dir: Path) -> list[tuple[Path, str]]:
-    out: list[tuple[Path, str]] = []
-    for path in sorted(vendor_dir.rglob("*")):
-        rel = path.relative_to(vendor_dir)
-        top = rel.parts[0]
-        if not path.is_file() or top.startswith(".") or top == "bin" or "__pycache__" in rel.parts:
-            continue
-        out.append((path, rel.as_posix()))
-    return out
-
-
-def write_zip(out: Path, entries: list[tuple[Path, str]]) -> None:
-    """Write ``(source, arcname)`` entries as a reproducible zip (sorted, fixed timestamps),
-    atomically; shared by every artifact build."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for source, arcname in sorted(entries, key=lambda e: e[1]):
-            info = zipfile.ZipInfo(arcname, date_time=_FIXED_TIME)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, source.read_bytes())
-    tmp.replace(out)
+def vendor_files(vendor_dir: Path) -> list[Entry]:
+    """The vendored packages' files (pip's ``bin/`` scripts and caches left out)."""
+    return tree_entries(vendor_dir, skip_top=("bin",))
 
 
 def build_lambda_zip(out: Path, cache_root: Path | None = None) -> Path:
     """Build the deployment zip at ``out``; return its path."""
     root = repo_root()
     cache_root = cache_root or root / "build" / "lambda-vendor"
-    pins = locked_versions(root / "uv.lock")
-    vendor = vendor_dependencies(pins, cache_root)
-    package_dir = Path(__file__).resolve().parents[1]
-    entries = package_files(package_dir) + vendor_files(vendor)
-    names = [arc for _, arc in entries]
-    if len(names) != len(set(names)):
-        raise RuntimeError("duplicate paths in the Lambda zip (vendored package shadows ours?)")
-    write_zip(out, entries)
-    return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the ingestion Lambda deployment zip.")
-    parser.add_argument("--out", type=Path, default=Path("dist/lambda/wistia_ingest.zip"))
-    args = parser.parse_args(argv)
-    path = build_lambda_zip(args.out)
-    size = path.stat().st_size
-    print(f"{path} ({size / 1024:.0f} KiB), handler {HANDLER}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    vendor = vendor_dependencies(locked_versions(root / "uv.lock"), cache_root)
+    # write_zip refuses duplicate paths (a vendored package shadowing ours).
+    return write_zip(out, package_files(root / PIPELINE_SOURCE) + vendor_files(vendor))

@@ -17,16 +17,18 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from wistia_dev import repo_root
 from wistia_pipeline import pipeline
-from wistia_pipeline.config import repo_root
 
 MIGRATED_MARKER = ".wistia-db-migrated"
 
 
 def dags_folder() -> Path:
+    """The checkout's ``dags/`` (Airflow's DAGs folder on the local target)."""
     return repo_root() / "dags"
 
 
@@ -51,8 +53,6 @@ def airflow_env(airflow_home: Path, base: Mapping[str, str] | None = None) -> di
 
 def ensure_metadata_db(airflow_home: Path, env: Mapping[str, str] | None = None) -> bool:
     """``airflow db migrate`` once per AIRFLOW_HOME and Airflow version; True if it ran."""
-    from importlib.metadata import version
-
     airflow_home.mkdir(parents=True, exist_ok=True)
     marker = airflow_home / MIGRATED_MARKER
     wanted = version("apache-airflow")
@@ -126,9 +126,3 @@ def run_day(dag: Any, day: date, conf: Mapping[str, Any] | None = None) -> DayRe
         duration_s=round(time.monotonic() - started, 2),
         failed_tasks=failed,
     )
-
-
-def days_between(start: date, end: date) -> list[date]:
-    if start > end:
-        raise ValueError(f"start {start} is after end {end}")
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

@@ -1,6 +1,6 @@
 """Build ``dist/``: every deployable artifact, laid out exactly as the two buckets expect.
 
-    python -m wistia_pipeline.packaging.dist [--out dist]
+    python -m wistia_dev.dist [--out dist]        (make package)
 
 Layout (the path under ``dist/`` is the S3 key; ``scripts/deploy.py`` uploads them as is)::
 
@@ -31,10 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wistia_pipeline.config import repo_root
-from wistia_pipeline.packaging.glue_zip import build_glue_zip
-from wistia_pipeline.packaging.lambda_zip import build_lambda_zip
-from wistia_pipeline.packaging.plugins_zip import build_plugins_zip
+from wistia_dev import repo_root
+from wistia_dev.lambda_zip import build_lambda_zip
+from wistia_dev.zips import build_glue_zip, build_plugins_zip, tree_entries
 
 MANIFEST = "manifest.json"
 MWAA_DIR = "mwaa"
@@ -46,7 +45,6 @@ STATE_MACHINE_SOURCE = "include/stepfunctions/wistia_daily.asl.json"
 PLUGINS_KEY = "plugins.zip"
 REQUIREMENTS_KEY = "requirements.txt"
 DAGS_PREFIX = "dags/"
-_SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
 
 
 def sha256_file(path: Path) -> str:
@@ -115,14 +113,9 @@ def _copy(source: Path, dest: Path) -> None:
 
 def _copy_dags(dags_dir: Path, dest: Path) -> list[str]:
     copied = []
-    for path in sorted(dags_dir.rglob("*")):
-        rel = path.relative_to(dags_dir)
-        if not path.is_file() or "__pycache__" in rel.parts or path.suffix in _SKIPPED_SUFFIXES:
-            continue
-        if any(part.startswith(".") for part in rel.parts):
-            continue
+    for path, rel in tree_entries(dags_dir):
         _copy(path, dest / rel)
-        copied.append(rel.as_posix())
+        copied.append(rel)
     if not any(name.endswith(".py") for name in copied):
         raise RuntimeError(f"no DAG file under {dags_dir}")
     return copied
@@ -159,7 +152,7 @@ def build_dist(
     root = (root or repo / "dist").resolve()
     _reset_dir(root)
     lambda_builder(root / LAMBDA_ZIP_KEY)
-    build_glue_zip(root / GLUE_ZIP_KEY)
+    build_glue_zip(root / GLUE_ZIP_KEY, repo)
     for key in GLUE_SCRIPT_KEYS:
         _copy(repo / key, root / key)
     sfn = root / STATE_MACHINE_KEY
