@@ -31,11 +31,6 @@ class ConfigError(ValueError):
     """A setting is missing or malformed."""
 
 
-def repo_root() -> Path:
-    """Transitional: removed once no build tool imports it (runtime defaults do not use it)."""
-    return Path(__file__).resolve().parents[2]
-
-
 # --- parsers: (env name, raw text) -> value; errors name the setting ----------------------------
 
 
