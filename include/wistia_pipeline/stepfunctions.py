@@ -31,6 +31,7 @@ scan is cheap; a page stops at 1 MB, so the scan follows ``LastEvaluatedKey``), 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import re
 import sys
@@ -40,7 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from wistia_pipeline import pipeline
-from wistia_pipeline.config import DEFAULT_LOOKBACK_DAYS, repo_root
+from wistia_pipeline.config import DEFAULT_LOOKBACK_DAYS
+from wistia_pipeline.sql import list_queries, render_sql
 from wistia_pipeline.state import dynamodb as ddb
 from wistia_pipeline.state.base import DEFAULT_LEASE_SECONDS, DayStatus
 
@@ -59,13 +61,20 @@ SUBSTITUTIONS: Mapping[str, str] = {
     "AthenaOutputLocation": "s3:// location for check query results",
 }
 
-# JSONata picture of the state store's timestamps (state.base.format_ts: YYYY-MM-DDTHH:MM:SS.sssZ).
+# JSONata picture of the state store's timestamps (dates.format_ts: YYYY-MM-DDTHH:MM:SS.sssZ).
 _TS_PICTURE = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001]Z"
 _DAY_PICTURE = "[Y0001]-[M01]-[D01]"
+_DAY_MS = 24 * 60 * 60 * 1000
 _START_SENTINEL = "1901-01-01"
 _END_SENTINEL = "1902-02-02"
 _DB_SENTINEL = "sfnsentineldb"
-STATE_NAMES = {s.task_id: s.state_name for s in (*pipeline.STEPS, pipeline.MARK_FAILED)}
+
+# The run id is the execution name; "now" of a run-state write is the state's entry time.
+_RUN_ID = "$$.Execution.Name"
+_ENTERED = "$$.State.EnteredTime"
+_CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
+_FINISH_NAMES = {"#status": "status", "#error": "error"}
+MARK_SUCCEEDED = "MarkSucceeded"
 
 TRANSIENT_LAMBDA = [
     "Lambda.ServiceException",
@@ -74,6 +83,7 @@ TRANSIENT_LAMBDA = [
     "Lambda.TooManyRequestsException",
 ]
 TRANSIENT_GLUE = ["Glue.ConcurrentRunsExceededException", "Glue.InternalServiceException"]
+TRANSIENT_ATHENA = ["Athena.TooManyRequestsException", "Athena.InternalServerException"]
 TRANSIENT_AWS = [
     "States.Timeout",
     "ThrottlingException",
@@ -96,6 +106,9 @@ OVERLAP_SCAN, OVERLAP_CHOICE, OVERLAP_NEXT_PAGE = (
 )
 
 
+# --- small pieces shared by the states -----------------------------------------------------
+
+
 def _sub(name: str) -> str:
     if name not in SUBSTITUTIONS:
         raise KeyError(f"unknown substitution {name}")
@@ -116,14 +129,121 @@ def _retry(errors: list[str], attempts: int = 3, interval: int = 10) -> list[dic
 
 def _catch() -> list[dict[str, Any]]:
     return [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": STATE_NAMES["mark_failed"]}
+        {
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": "$.error",
+            "Next": pipeline.MARK_FAILED.state_name,
+        }
     ]
+
+
+def _after(step: pipeline.Step) -> str:
+    """The state after ``step`` on the main line (``pipeline.STEPS``, then MarkSucceeded)."""
+    later = pipeline.STEPS[pipeline.STEPS.index(step) + 1 :]
+    return later[0].state_name if later else MARK_SUCCEEDED
 
 
 def _day_key() -> dict[str, Any]:
     return {
         ddb.PARTITION_KEY: {"S.$": f"States.Format('{ddb.DAY_PK_PREFIX}{{}}', $.logical_date)"},
         ddb.SORT_KEY: {"S": ddb.DAY_SK},
+    }
+
+
+def _holder(now: str) -> dict[str, Any]:
+    """The values naming a live claim: RUNNING, this execution's run id, ``now`` (a path)."""
+    return {
+        ":running": {"S": DayStatus.RUNNING.value},
+        ":run_id": {"S.$": _RUN_ID},
+        ":now": {"S.$": now},
+    }
+
+
+def _update_item(
+    comment: str,
+    *,
+    key: dict[str, Any],
+    update: str,
+    condition: str,
+    values: dict[str, Any],
+    names: dict[str, str] | None = None,
+    **tail: Any,
+) -> dict[str, Any]:
+    """A ``dynamodb:updateItem`` task on the state table; ``tail`` is its Catch and Next/End."""
+    parameters = {
+        "TableName": _sub("StateTableName"),
+        "Key": key,
+        "UpdateExpression": update,
+        "ConditionExpression": condition,
+        **({"ExpressionAttributeNames": names} if names else {}),
+        "ExpressionAttributeValues": values,
+    }
+    return {
+        "Type": "Task",
+        "Comment": comment,
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "Parameters": parameters,
+        "ResultPath": None,
+        "Retry": _retry(TRANSIENT_AWS),
+        **tail,
+    }
+
+
+# --- the states, in main-line order ---------------------------------------------------------
+
+
+def _given_or(field: str, default: str) -> str:
+    """JSONata: the input's ``field`` if the caller gave it, else ``default``."""
+    return f"$exists($states.input.{field}) ? $states.input.{field} : {default}"
+
+
+def _prepare_output(lookback_days: int, lease_seconds: int) -> tuple[list[str], str]:
+    """Prepare's fields and its JSONata ``Output`` expression (``$d`` = D, ``$l`` = L)."""
+    variables = {
+        "$ts": f"'{_TS_PICTURE}'",
+        "$dp": f"'{_DAY_PICTURE}'",
+        "$now": "$toMillis($states.context.State.EnteredTime)",
+        "$start": "$toMillis($states.context.Execution.StartTime)",
+        "$d": _given_or("logical_date", f"$fromMillis($start - {_DAY_MS}, $dp)"),
+        "$l": _given_or("lookback_days", str(int(lookback_days))),
+        "$dms": "$toMillis($d, $dp)",
+    }
+    fields = {
+        "logical_date": "$d",
+        "lookback_days": "$l",
+        "streams": _given_or("streams", json.dumps(list(pipeline.ALL_STREAMS))),
+        "claimed_at": "$fromMillis($now, $ts)",
+        "lease_expires_at": f"$fromMillis($now + {int(lease_seconds) * 1000}, $ts)",
+        "overlap_from": f"$fromMillis($dms - $l * {_DAY_MS}, $dp)",
+        "overlap_to": f"$fromMillis($dms + $l * {_DAY_MS}, $dp)",
+    }
+    bindings = [f"{name} := {value}" for name, value in variables.items()]
+    record = "{ " + ", ".join(f"'{name}': {value}" for name, value in fields.items()) + " }"
+    return list(fields), "{% ( " + "; ".join([*bindings, record]) + " ) %}"
+
+
+def _prepare(lookback_days: int, lease_seconds: int) -> dict[str, Any]:
+    """NeedsPrepare -> Prepare: default what the caller did not give; skipped if it gave all."""
+    fields, output = _prepare_output(lookback_days, lease_seconds)
+    given = [{"Variable": f"$.{field}", "IsPresent": True} for field in fields]
+    return {
+        "NeedsPrepare": {
+            "Type": "Choice",
+            "Comment": "Skip Prepare when the caller gives the day, the claim times and the bounds.",
+            "Choices": [{"And": given, "Next": OVERLAP_SCAN}],
+            "Default": "Prepare",
+        },
+        "Prepare": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Comment": "Default D = yesterday (UTC) and L; lease = now + lease seconds; "
+            "neighbour bounds D - L and D + L.",
+            # The context's timestamps drop a zero fraction ("...:07Z"); the claim times are
+            # re-rendered in the store's fixed-width format so they compare as strings like the
+            # DAG's (CLAIM_CONDITION: lease_expires_at < :now).
+            "Output": output,
+            "Next": OVERLAP_SCAN,
+        },
     }
 
 
@@ -142,30 +262,34 @@ def overlap_scan_parameters() -> dict[str, Any]:
             ":from": {"S.$": "$.overlap_from"},
             ":to": {"S.$": "$.overlap_to"},
             ":day": {"S.$": "$.logical_date"},
-            ":running": {"S": DayStatus.RUNNING.value},
-            ":run_id": {"S.$": "$$.Execution.Name"},
-            ":now": {"S.$": "$.claimed_at"},
+            **_holder("$.claimed_at"),
         },
         "ConsistentRead": True,
     }
 
 
-def _overlap_guard(claim_state: str) -> dict[str, Any]:
-    """Scan (page by page) -> Choice: any live overlapping run fails before the claim."""
-    scan = {
+def _overlap_scan(comment: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """One page of the guard's ``Scan`` into ``$.overlap``, then the guard's Choice."""
+    return {
         "Type": "Task",
         "Resource": "arn:aws:states:::aws-sdk:dynamodb:scan",
         "ResultPath": "$.overlap",
         "Retry": _retry(TRANSIENT_AWS_SDK_DYNAMODB),
         "Next": OVERLAP_CHOICE,
+        "Comment": comment,
+        "Parameters": parameters,
     }
+
+
+def _overlap_guard() -> dict[str, Any]:
+    """Scan (page by page) -> Choice: any live overlapping run fails before the claim."""
+    next_page = {**overlap_scan_parameters(), "ExclusiveStartKey.$": "$.overlap.LastEvaluatedKey"}
     return {
-        OVERLAP_SCAN: {
-            **scan,
-            "Comment": "Live runs (RUNNING, other run id, unexpired lease) of days D' with "
+        OVERLAP_SCAN: _overlap_scan(
+            "Live runs (RUNNING, other run id, unexpired lease) of days D' with "
             "0 < |D' - D| <= L: their windows overlap D's (pipeline.conflicting_runs).",
-            "Parameters": overlap_scan_parameters(),
-        },
+            overlap_scan_parameters(),
+        ),
         OVERLAP_CHOICE: {
             "Type": "Choice",
             "Choices": [
@@ -176,16 +300,9 @@ def _overlap_guard(claim_state: str) -> dict[str, Any]:
                     "Next": OVERLAP_NEXT_PAGE,
                 },
             ],
-            "Default": claim_state,
+            "Default": pipeline.CLAIM.state_name,
         },
-        OVERLAP_NEXT_PAGE: {
-            **scan,
-            "Comment": "The next 1 MB page of the scan.",
-            "Parameters": {
-                **overlap_scan_parameters(),
-                "ExclusiveStartKey.$": "$.overlap.LastEvaluatedKey",
-            },
-        },
+        OVERLAP_NEXT_PAGE: _overlap_scan("The next 1 MB page of the scan.", next_page),
         OVERLAP_ERROR: {
             "Type": "Fail",
             "Comment": "Not through MarkFailed: D is not claimed by this execution.",
@@ -193,6 +310,106 @@ def _overlap_guard(claim_state: str) -> dict[str, Any]:
             "CausePath": "States.Format('cannot claim {}: runs with overlapping windows are "
             "live: {}', $.logical_date, States.JsonToString($.overlap.Items))",
         },
+    }
+
+
+def _claim() -> dict[str, Any]:
+    """ClaimDay, the store's conditional claim; a live holder ends in DayAlreadyClaimed."""
+    claim = _update_item(
+        pipeline.CLAIM.doc,
+        key=_day_key(),
+        update=ddb.CLAIM_UPDATE,
+        condition=ddb.CLAIM_CONDITION,
+        names={"#status": "status", "#day": "day", "#error": "error"},
+        values={
+            ":day": {"S.$": "$.logical_date"},
+            ":running": {"S": DayStatus.RUNNING.value},
+            ":run_id": {"S.$": _RUN_ID},
+            ":zero": {"N": "0"},
+            ":one": {"N": "1"},
+            ":now": {"S.$": "$.claimed_at"},
+            ":lease": {"S.$": "$.lease_expires_at"},
+            ":no_counts": {"M": {}},
+        },
+        Catch=[
+            {
+                "ErrorEquals": [_CONDITION_FAILED],
+                "ResultPath": "$.error",
+                "Next": "DayAlreadyClaimed",
+            }
+        ],
+        Next=_after(pipeline.CLAIM),
+    )
+    return {
+        pipeline.CLAIM.state_name: claim,
+        "DayAlreadyClaimed": {
+            "Type": "Fail",
+            "Error": "DayAlreadyClaimed",
+            "Cause": "another live run holds the day (RUNNING with an unexpired lease)",
+        },
+    }
+
+
+def _ingest() -> dict[str, Any]:
+    """Ingest: the Lambda, with the DAG's payload; its summary gives the window."""
+    payload = {
+        "logical_date.$": "$.logical_date",
+        "lookback_days.$": "$.lookback_days",
+        "streams.$": "$.streams",
+        "run_id.$": _RUN_ID,
+    }
+    summary = ("window_start", "window_end", "requests_total")
+    return {
+        pipeline.INGEST.state_name: {
+            "Type": "Task",
+            "Comment": pipeline.INGEST.doc,
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": _sub("LambdaFunctionName"), "Payload": payload},
+            "ResultSelector": {f"{key}.$": f"$.Payload.{key}" for key in summary},
+            "ResultPath": "$.ingest",
+            "Retry": _retry(TRANSIENT_LAMBDA),
+            "Catch": _catch(),
+            "Next": _after(pipeline.INGEST),
+        }
+    }
+
+
+def _glue_arguments() -> dict[str, str]:
+    """The Glue job arguments bound to the window: exactly the DAG's (checked, so no drift)."""
+    bound = {
+        "--start_date.$": "$.ingest.window_start",
+        "--end_date.$": "$.ingest.window_end",
+        "--lake_uri": _sub("LakeUri"),
+        "--pii_secret_id": _sub("PiiSecretId"),
+    }
+    day = date(2000, 1, 1)
+    dag_args = pipeline.glue_arguments(
+        pipeline.glue_job_args(day, day, "s3://lake", _sub("PiiSecretId"))
+    )
+    if {name.removesuffix(".$") for name in bound} != set(dag_args):
+        raise AssertionError(f"Glue arguments drifted from pipeline.glue_job_args: {dag_args}")
+    return bound
+
+
+def _glue(*steps: pipeline.Step) -> dict[str, Any]:
+    """One ``startJobRun.sync`` task per Glue step, its job the ``<State>JobName`` substitution."""
+    arguments = _glue_arguments()
+    return {
+        step.state_name: {
+            "Type": "Task",
+            "Comment": step.doc,
+            "Resource": "arn:aws:states:::glue:startJobRun.sync",
+            "Parameters": {
+                "JobName": _sub(f"{step.state_name}JobName"),
+                "Arguments": dict(arguments),
+            },
+            "ResultSelector": {"JobRunId.$": "$.Id", "JobRunState.$": "$.JobRunState"},
+            "ResultPath": f"$.{step.task_id}",
+            "Retry": _retry(TRANSIENT_GLUE, attempts=2, interval=60),
+            "Catch": _catch(),
+            "Next": _after(step),
+        }
+        for step in steps
     }
 
 
@@ -205,8 +422,6 @@ def check_query_parts(name: str, tolerance: float) -> tuple[dict[str, str], str]
     strings (a ``Pass`` state's ``Result``), so the format template holds only ``{}``: no SQL
     quote or brace needs intrinsic-function escaping.
     """
-    from wistia_pipeline.sql import render_sql
-
     sql = render_sql(
         "checks",
         name,
@@ -219,13 +434,12 @@ def check_query_parts(name: str, tolerance: float) -> tuple[dict[str, str], str]
     if any(" --" in ln for ln in lines):
         raise ValueError(f"check {name}: trailing SQL comments cannot be inlined into ASL")
     flat = " ".join(ln.strip() for ln in lines if ln.strip())
+    window = {_START_SENTINEL: "$.ingest.window_start", _END_SENTINEL: "$.ingest.window_end"}
     parts: dict[str, str] = {}
     args: list[str] = []
     for chunk in re.split(f"({_START_SENTINEL}|{_END_SENTINEL})", flat):
-        if chunk == _START_SENTINEL:
-            args.append("$.ingest.window_start")
-        elif chunk == _END_SENTINEL:
-            args.append("$.ingest.window_end")
+        if chunk in window:
+            args.append(window[chunk])
         elif chunk:
             key = f"p{len(parts)}"
             parts[key] = chunk.replace(_DB_SENTINEL, _sub("AthenaDatabase"))
@@ -234,14 +448,155 @@ def check_query_parts(name: str, tolerance: float) -> tuple[dict[str, str], str]
     return parts, f"States.Format('{template}', {', '.join(args)})"
 
 
-def _check_glue_argument_names(bound: Mapping[str, str]) -> None:
-    """The bound Glue arguments must be exactly the ones the DAG passes (no drift)."""
-    day = date(2000, 1, 1)
-    dag_args = pipeline.glue_arguments(
-        pipeline.glue_job_args(day, day, "s3://lake", _sub("PiiSecretId"))
+def _athena_query(query_format: str, next_state: str) -> dict[str, Any]:
+    """Run one check query in Athena (to completion); keep its execution id."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::athena:startQueryExecution.sync",
+        "Parameters": {
+            "QueryString.$": query_format,
+            "QueryExecutionContext": {"Database": _sub("AthenaDatabase")},
+            "WorkGroup": _sub("AthenaWorkGroup"),
+            "ResultConfiguration": {"OutputLocation": _sub("AthenaOutputLocation")},
+        },
+        "ResultSelector": {"QueryExecutionId.$": "$.QueryExecution.QueryExecutionId"},
+        "ResultPath": "$.query",
+        "Retry": _retry(TRANSIENT_ATHENA),
+        "Next": next_state,
+    }
+
+
+def _check(name: str, tolerance: float, next_state: str) -> dict[str, Any]:
+    """One check: its SQL (Pass) -> Athena -> its one result row -> on to ``next_state`` or fail."""
+    parts, query_format = check_query_parts(name, tolerance)
+    run, read, judge = f"Run_{name}", f"Read_{name}", f"Judge_{name}"
+    row = "$.ResultSet.Rows[1].Data"  # row 0 is the header: check_name, failures, detail
+    return {
+        f"Sql_{name}": {
+            "Type": "Pass",
+            "Comment": f"checks/{name}.sql (rendered like the DAG's), split at the window dates",
+            "Result": parts,
+            "ResultPath": "$.sql",
+            "Next": run,
+        },
+        run: _athena_query(query_format, read),
+        read: {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::athena:getQueryResults",
+            "Parameters": {"QueryExecutionId.$": "$.query.QueryExecutionId", "MaxResults": 2},
+            "ResultSelector": {
+                f"{column}.$": f"{row}[{i}].VarCharValue"
+                for i, column in enumerate(("check_name", "failures", "detail"))
+            },
+            "ResultPath": "$.check",
+            "Next": judge,
+        },
+        judge: {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.check.failures", "StringEquals": "0", "Next": next_state}],
+            "Default": "CheckFailed",
+        },
+    }
+
+
+def _checks(checks: list[str], tolerance: float) -> dict[str, Any]:
+    """Checks: a ``Parallel`` state (for its Catch) running the checks in turn; a failure fails it."""
+    branch: dict[str, Any] = {}
+    following = [f"Sql_{name}" for name in checks[1:]] + ["ChecksPassed"]
+    for name, next_state in zip(checks, following, strict=True):
+        branch.update(_check(name, tolerance, next_state))
+    branch["ChecksPassed"] = {"Type": "Succeed"}
+    branch["CheckFailed"] = {
+        "Type": "Fail",
+        "Error": "DataCheckFailed",
+        "CausePath": "States.JsonToString($.check)",
+    }
+    return {
+        pipeline.CHECKS.state_name: {
+            "Type": "Parallel",
+            "Comment": pipeline.CHECKS.doc,
+            "Branches": [{"StartAt": f"Sql_{checks[0]}", "States": branch}],
+            "ResultPath": None,
+            "Catch": _catch(),
+            "Next": _after(pipeline.CHECKS),
+        }
+    }
+
+
+def _publish() -> dict[str, Any]:
+    """Publish: advance the watermark to D; one already at or past D is not an error."""
+    next_state = _after(pipeline.PUBLISH)
+    return {
+        pipeline.PUBLISH.state_name: _update_item(
+            "Advance the watermark to D (never backwards).",
+            key=copy.deepcopy(ddb.WATERMARK_KEY),
+            update=ddb.WATERMARK_UPDATE,
+            condition=ddb.WATERMARK_CONDITION,
+            values={
+                ":day": {"S.$": "$.logical_date"},
+                ":run_id": {"S.$": _RUN_ID},
+                ":now": {"S.$": _ENTERED},
+            },
+            Catch=[
+                {"ErrorEquals": [_CONDITION_FAILED], "ResultPath": None, "Next": next_state},
+                *_catch(),
+            ],
+            Next=next_state,
+        )
+    }
+
+
+def _finish(
+    status: DayStatus, comment: str, update: str, values: dict[str, Any], **tail: Any
+) -> dict[str, Any]:
+    """MarkSucceeded and MarkFailed: the store's finish of this execution's claim on D."""
+    return _update_item(
+        comment,
+        key=_day_key(),
+        update=update,
+        condition=ddb.FINISH_CONDITION,
+        names=dict(_FINISH_NAMES),
+        # The store's placeholders are the status in lower case (":succeeded", ":failed").
+        values={f":{status.value.lower()}": {"S": status.value}, **_holder(_ENTERED), **values},
+        **tail,
     )
-    if {name.removesuffix(".$") for name in bound} != set(dag_args):
-        raise AssertionError(f"Glue arguments drifted from pipeline.glue_job_args: {dag_args}")
+
+
+def _mark_succeeded(checks_passed: int) -> dict[str, Any]:
+    counts = {
+        "requests_total": {"N.$": "States.Format('{}', $.ingest.requests_total)"},
+        "checks_passed": {"N": str(checks_passed)},
+    }
+    return {
+        MARK_SUCCEEDED: _finish(
+            DayStatus.SUCCEEDED,
+            "Mark D SUCCEEDED (only while this execution holds the claim).",
+            ddb.SUCCEED_UPDATE,
+            {":counts": {"M": counts}},
+            Catch=_catch(),
+            End=True,
+        )
+    }
+
+
+def _mark_failed() -> dict[str, Any]:
+    """MarkFailed (every step's Catch after the claim) -> RunFailed: a failed day fails the run."""
+    error = {"S.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)"}
+    return {
+        pipeline.MARK_FAILED.state_name: _finish(
+            DayStatus.FAILED,
+            pipeline.MARK_FAILED.doc,
+            ddb.FAIL_UPDATE,
+            {":error": error},
+            Next="RunFailed",
+        ),
+        "RunFailed": {
+            "Type": "Fail",
+            "Comment": "The day is recorded FAILED; the execution fails too.",
+            "ErrorPath": "$.error.Error",
+            "CausePath": "$.error.Cause",
+        },
+    }
 
 
 def build_definition(
@@ -250,284 +605,17 @@ def build_definition(
     lease_seconds: int = DEFAULT_LEASE_SECONDS,
 ) -> dict[str, Any]:
     """The ASL definition (JSONPath, one JSONata ``Pass`` state) with ``${...}`` placeholders."""
-    from wistia_pipeline.sql import list_queries
-
-    s = STATE_NAMES
-    states: dict[str, Any] = {}
-    states["NeedsPrepare"] = {
-        "Type": "Choice",
-        "Comment": "Skip Prepare when the caller gives the day, the claim times and the bounds.",
-        "Choices": [
-            {
-                "And": [
-                    {"Variable": "$.logical_date", "IsPresent": True},
-                    {"Variable": "$.lookback_days", "IsPresent": True},
-                    {"Variable": "$.streams", "IsPresent": True},
-                    {"Variable": "$.claimed_at", "IsPresent": True},
-                    {"Variable": "$.lease_expires_at", "IsPresent": True},
-                    {"Variable": "$.overlap_from", "IsPresent": True},
-                    {"Variable": "$.overlap_to", "IsPresent": True},
-                ],
-                "Next": OVERLAP_SCAN,
-            }
-        ],
-        "Default": "Prepare",
-    }
-    states["Prepare"] = {
-        "Type": "Pass",
-        "QueryLanguage": "JSONata",
-        "Comment": "Default D = yesterday (UTC) and L; lease = now + lease seconds; "
-        "neighbour bounds D - L and D + L.",
-        # The context's timestamps drop a zero fraction ("...:07Z"); the claim times are
-        # re-rendered in the store's fixed-width format so they compare as strings like the
-        # DAG's (CLAIM_CONDITION: lease_expires_at < :now).
-        "Output": (
-            f"{{% ( $ts := '{_TS_PICTURE}'; $dp := '{_DAY_PICTURE}'; "
-            "$now := $toMillis($states.context.State.EnteredTime); "
-            "$start := $toMillis($states.context.Execution.StartTime); "
-            "$d := $exists($states.input.logical_date) ? $states.input.logical_date "
-            ": $fromMillis($start - 86400000, $dp); "
-            "$l := $exists($states.input.lookback_days) ? $states.input.lookback_days "
-            f": {int(lookback_days)}; "
-            "$dms := $toMillis($d, $dp); "
-            "{ 'logical_date': $d, 'lookback_days': $l, "
-            "'streams': $exists($states.input.streams) ? $states.input.streams : "
-            f"{json.dumps(list(pipeline.ALL_STREAMS))}, "
-            "'claimed_at': $fromMillis($now, $ts), "
-            f"'lease_expires_at': $fromMillis($now + {int(lease_seconds) * 1000}, $ts), "
-            "'overlap_from': $fromMillis($dms - $l * 86400000, $dp), "
-            "'overlap_to': $fromMillis($dms + $l * 86400000, $dp) } ) %}"
-        ),
-        "Next": OVERLAP_SCAN,
-    }
-    states.update(_overlap_guard(s["claim_day"]))
-    states[s["claim_day"]] = {
-        "Type": "Task",
-        "Comment": pipeline.CLAIM.doc,
-        "Resource": "arn:aws:states:::dynamodb:updateItem",
-        "Parameters": {
-            "TableName": _sub("StateTableName"),
-            "Key": _day_key(),
-            "UpdateExpression": ddb.CLAIM_UPDATE,
-            "ConditionExpression": ddb.CLAIM_CONDITION,
-            "ExpressionAttributeNames": {"#status": "status", "#day": "day", "#error": "error"},
-            "ExpressionAttributeValues": {
-                ":day": {"S.$": "$.logical_date"},
-                ":running": {"S": DayStatus.RUNNING.value},
-                ":run_id": {"S.$": "$$.Execution.Name"},
-                ":zero": {"N": "0"},
-                ":one": {"N": "1"},
-                ":now": {"S.$": "$.claimed_at"},
-                ":lease": {"S.$": "$.lease_expires_at"},
-                ":no_counts": {"M": {}},
-            },
-        },
-        "ResultPath": None,
-        "Retry": _retry(TRANSIENT_AWS),
-        "Catch": [
-            {
-                "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
-                "ResultPath": "$.error",
-                "Next": "DayAlreadyClaimed",
-            }
-        ],
-        "Next": s["ingest"],
-    }
-    states["DayAlreadyClaimed"] = {
-        "Type": "Fail",
-        "Error": "DayAlreadyClaimed",
-        "Cause": "another live run holds the day (RUNNING with an unexpired lease)",
-    }
-    states[s["ingest"]] = {
-        "Type": "Task",
-        "Comment": pipeline.INGEST.doc,
-        "Resource": "arn:aws:states:::lambda:invoke",
-        "Parameters": {
-            "FunctionName": _sub("LambdaFunctionName"),
-            "Payload": {
-                "logical_date.$": "$.logical_date",
-                "lookback_days.$": "$.lookback_days",
-                "streams.$": "$.streams",
-                "run_id.$": "$$.Execution.Name",
-            },
-        },
-        "ResultSelector": {
-            "window_start.$": "$.Payload.window_start",
-            "window_end.$": "$.Payload.window_end",
-            "requests_total.$": "$.Payload.requests_total",
-        },
-        "ResultPath": "$.ingest",
-        "Retry": _retry(TRANSIENT_LAMBDA),
-        "Catch": _catch(),
-        "Next": s["silver"],
-    }
-    for step, job in ((pipeline.SILVER, "SilverJobName"), (pipeline.GOLD, "GoldJobName")):
-        bound = {
-            "--start_date.$": "$.ingest.window_start",
-            "--end_date.$": "$.ingest.window_end",
-            "--lake_uri": _sub("LakeUri"),
-            "--pii_secret_id": _sub("PiiSecretId"),
-        }
-        _check_glue_argument_names(bound)
-        states[step.state_name] = {
-            "Type": "Task",
-            "Comment": step.doc,
-            "Resource": "arn:aws:states:::glue:startJobRun.sync",
-            "Parameters": {"JobName": _sub(job), "Arguments": bound},
-            "ResultSelector": {"JobRunId.$": "$.Id", "JobRunState.$": "$.JobRunState"},
-            "ResultPath": f"$.{step.task_id}",
-            "Retry": _retry(TRANSIENT_GLUE, attempts=2, interval=60),
-            "Catch": _catch(),
-            "Next": s["gold"] if step is pipeline.SILVER else s["checks"],
-        }
-    check_states: dict[str, Any] = {}
     checks = list_queries("checks")
-    for i, name in enumerate(checks):
-        sql, run, read, judge = f"Sql_{name}", f"Run_{name}", f"Read_{name}", f"Judge_{name}"
-        parts, query_format = check_query_parts(name, tolerance)
-        check_states[sql] = {
-            "Type": "Pass",
-            "Comment": f"checks/{name}.sql (rendered like the DAG's), split at the window dates",
-            "Result": parts,
-            "ResultPath": "$.sql",
-            "Next": run,
-        }
-        check_states[run] = {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::athena:startQueryExecution.sync",
-            "Parameters": {
-                "QueryString.$": query_format,
-                "QueryExecutionContext": {"Database": _sub("AthenaDatabase")},
-                "WorkGroup": _sub("AthenaWorkGroup"),
-                "ResultConfiguration": {"OutputLocation": _sub("AthenaOutputLocation")},
-            },
-            "ResultSelector": {"QueryExecutionId.$": "$.QueryExecution.QueryExecutionId"},
-            "ResultPath": "$.query",
-            "Retry": _retry(["Athena.TooManyRequestsException", "Athena.InternalServerException"]),
-            "Next": read,
-        }
-        check_states[read] = {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::athena:getQueryResults",
-            "Parameters": {"QueryExecutionId.$": "$.query.QueryExecutionId", "MaxResults": 2},
-            "ResultSelector": {
-                "check_name.$": "$.ResultSet.Rows[1].Data[0].VarCharValue",
-                "failures.$": "$.ResultSet.Rows[1].Data[1].VarCharValue",
-                "detail.$": "$.ResultSet.Rows[1].Data[2].VarCharValue",
-            },
-            "ResultPath": "$.check",
-            "Next": judge,
-        }
-        check_states[judge] = {
-            "Type": "Choice",
-            "Choices": [
-                {
-                    "Variable": "$.check.failures",
-                    "StringEquals": "0",
-                    "Next": f"Sql_{checks[i + 1]}" if i + 1 < len(checks) else "ChecksPassed",
-                }
-            ],
-            "Default": "CheckFailed",
-        }
-    check_states["ChecksPassed"] = {"Type": "Succeed"}
-    check_states["CheckFailed"] = {
-        "Type": "Fail",
-        "Error": "DataCheckFailed",
-        "CausePath": "States.JsonToString($.check)",
-    }
-    states[s["checks"]] = {
-        "Type": "Parallel",
-        "Comment": pipeline.CHECKS.doc,
-        "Branches": [{"StartAt": f"Sql_{checks[0]}", "States": check_states}],
-        "ResultPath": None,
-        "Catch": _catch(),
-        "Next": s["publish"],
-    }
-    states[s["publish"]] = {
-        "Type": "Task",
-        "Comment": "Advance the watermark to D (never backwards).",
-        "Resource": "arn:aws:states:::dynamodb:updateItem",
-        "Parameters": {
-            "TableName": _sub("StateTableName"),
-            "Key": {
-                ddb.PARTITION_KEY: {"S": ddb.WATERMARK_PK},
-                ddb.SORT_KEY: {"S": ddb.WATERMARK_SK},
-            },
-            "UpdateExpression": ddb.WATERMARK_UPDATE,
-            "ConditionExpression": ddb.WATERMARK_CONDITION,
-            "ExpressionAttributeValues": {
-                ":day": {"S.$": "$.logical_date"},
-                ":run_id": {"S.$": "$$.Execution.Name"},
-                ":now": {"S.$": "$$.State.EnteredTime"},
-            },
-        },
-        "ResultPath": None,
-        "Retry": _retry(TRANSIENT_AWS),
-        "Catch": [
-            {
-                "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
-                "ResultPath": None,
-                "Next": "MarkSucceeded",
-            },
-            *_catch(),
-        ],
-        "Next": "MarkSucceeded",
-    }
-    states["MarkSucceeded"] = {
-        "Type": "Task",
-        "Comment": "Mark D SUCCEEDED (only while this execution holds the claim).",
-        "Resource": "arn:aws:states:::dynamodb:updateItem",
-        "Parameters": {
-            "TableName": _sub("StateTableName"),
-            "Key": _day_key(),
-            "UpdateExpression": ddb.SUCCEED_UPDATE,
-            "ConditionExpression": ddb.FINISH_CONDITION,
-            "ExpressionAttributeNames": {"#status": "status", "#error": "error"},
-            "ExpressionAttributeValues": {
-                ":succeeded": {"S": DayStatus.SUCCEEDED.value},
-                ":running": {"S": DayStatus.RUNNING.value},
-                ":run_id": {"S.$": "$$.Execution.Name"},
-                ":now": {"S.$": "$$.State.EnteredTime"},
-                ":counts": {
-                    "M": {
-                        "requests_total": {"N.$": "States.Format('{}', $.ingest.requests_total)"},
-                        "checks_passed": {"N": str(len(checks))},
-                    }
-                },
-            },
-        },
-        "ResultPath": None,
-        "Retry": _retry(TRANSIENT_AWS),
-        "Catch": _catch(),
-        "End": True,
-    }
-    states[s["mark_failed"]] = {
-        "Type": "Task",
-        "Comment": pipeline.MARK_FAILED.doc,
-        "Resource": "arn:aws:states:::dynamodb:updateItem",
-        "Parameters": {
-            "TableName": _sub("StateTableName"),
-            "Key": _day_key(),
-            "UpdateExpression": ddb.FAIL_UPDATE,
-            "ConditionExpression": ddb.FINISH_CONDITION,
-            "ExpressionAttributeNames": {"#status": "status", "#error": "error"},
-            "ExpressionAttributeValues": {
-                ":failed": {"S": DayStatus.FAILED.value},
-                ":running": {"S": DayStatus.RUNNING.value},
-                ":run_id": {"S.$": "$$.Execution.Name"},
-                ":now": {"S.$": "$$.State.EnteredTime"},
-                ":error": {"S.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)"},
-            },
-        },
-        "ResultPath": None,
-        "Retry": _retry(TRANSIENT_AWS),
-        "Next": "RunFailed",
-    }
-    states["RunFailed"] = {
-        "Type": "Fail",
-        "Comment": "The day is recorded FAILED; the execution fails too.",
-        "ErrorPath": "$.error.Error",
-        "CausePath": "$.error.Cause",
+    states = {
+        **_prepare(lookback_days, lease_seconds),
+        **_overlap_guard(),
+        **_claim(),
+        **_ingest(),
+        **_glue(*pipeline.GLUE_STEPS),
+        **_checks(checks, tolerance),
+        **_publish(),
+        **_mark_succeeded(checks_passed=len(checks)),
+        **_mark_failed(),
     }
     return {
         "Comment": f"Step Functions twin of the Airflow DAG {pipeline.DAG_ID} "
@@ -575,7 +663,8 @@ def render(definition: Mapping[str, Any], substitutions: Mapping[str, str]) -> s
 
 
 def output_dir() -> Path:
-    return repo_root() / "include" / "stepfunctions"
+    """``include/stepfunctions/`` of the checkout this module sits in (the generator's output)."""
+    return Path(__file__).resolve().parents[1] / "stepfunctions"
 
 
 def generated_files() -> dict[str, str]:

@@ -15,8 +15,7 @@ from typing import Any
 
 import boto3
 
-from wistia_pipeline import pipeline, stepfunctions
-from wistia_pipeline.state import dynamodb as ddb
+from wistia_pipeline import dates, pipeline, stepfunctions
 from wistia_pipeline.state.dynamodb import DynamoDBRunStateStore, create_table
 
 TABLE = "wistia-state-overlap"
@@ -57,12 +56,12 @@ def _records(client: Any) -> DynamoDBRunStateStore:
 
 def _scan(client: Any, day: date, lookback: int, run_id: str, now: datetime, limit: int | None):
     """The state's Scan, its ``.$`` values bound from the input and context, every page."""
-    start, end = pipeline.window(day, lookback)
+    start, end = dates.window(day, lookback)
     bound = {
         "$.overlap_from": start.isoformat(),
         "$.overlap_to": (end + timedelta(days=lookback)).isoformat(),
         "$.logical_date": day.isoformat(),
-        "$.claimed_at": ddb.format_ts(now),
+        "$.claimed_at": dates.format_ts(now),
         "$$.Execution.Name": run_id,
     }
     params = stepfunctions.overlap_scan_parameters()

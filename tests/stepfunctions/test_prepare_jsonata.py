@@ -20,10 +20,9 @@ from typing import Any
 
 import pytest
 
-from wistia_pipeline import pipeline, stepfunctions
+from wistia_pipeline import dates, pipeline, stepfunctions
 from wistia_pipeline.config import DEFAULT_LOOKBACK_DAYS
-from wistia_pipeline.state import dynamodb as ddb
-from wistia_pipeline.state.base import DEFAULT_LEASE_SECONDS
+from wistia_pipeline.state.base import DEFAULT_LEASE_SECONDS, lease_until, now_ms
 
 # node -e _EVALUATE_JS <jsonata package dir>: reads {"expression": ..., "states": ...} on stdin,
 # prints the result as JSON.
@@ -114,16 +113,16 @@ def evaluate(node_modules: Path):
 def _bounds(day: date | str, lookback_days: int) -> dict[str, str]:
     """The neighbour days the overlap guard reads: D - L and D + L (pipeline.conflicting_runs)."""
     day = date.fromisoformat(day) if isinstance(day, str) else day
-    start, end = pipeline.window(day, lookback_days)
+    start, end = dates.window(day, lookback_days)
     return {"overlap_from": start.isoformat(), "overlap_to": (end + (end - start)).isoformat()}
 
 
 def _claim(entered: str) -> dict[str, str]:
     """What the DynamoDB store writes for a claim at ``entered`` (its own formatter)."""
-    now = ddb.now_ms(lambda: ddb.parse_ts(entered))
+    now = now_ms(lambda: dates.parse_ts(entered))
     return {
-        "claimed_at": ddb.format_ts(now),
-        "lease_expires_at": ddb.format_ts(ddb.lease_until(now, DEFAULT_LEASE_SECONDS)),
+        "claimed_at": dates.format_ts(now),
+        "lease_expires_at": dates.format_ts(lease_until(now, DEFAULT_LEASE_SECONDS)),
     }
 
 
@@ -142,7 +141,7 @@ def _claim(entered: str) -> dict[str, str]:
 def test_empty_input_gets_every_default(
     evaluate, expression: str, start: str, day_before: date
 ) -> None:
-    entered = ddb.format_ts(ddb.parse_ts(start) + timedelta(milliseconds=40))
+    entered = dates.format_ts(dates.parse_ts(start) + timedelta(milliseconds=40))
     out = evaluate(expression, {}, start, entered)
     assert out == {
         "logical_date": day_before.isoformat(),
@@ -152,7 +151,8 @@ def test_empty_input_gets_every_default(
         **_bounds(day_before, DEFAULT_LOOKBACK_DAYS),
     }
     # D is the UTC day before the execution's start, whatever the start's time of day.
-    assert date.fromisoformat(out["logical_date"]) == ddb.parse_ts(start).date() - timedelta(days=1)
+    yesterday = dates.parse_ts(start).date() - timedelta(days=1)
+    assert date.fromisoformat(out["logical_date"]) == yesterday
 
 
 @pytest.mark.parametrize(
@@ -200,11 +200,11 @@ def test_claim_times_are_written_in_the_stores_format(
     """claimed_at = EnteredTime and lease = claimed_at + the lease, both exactly as the store
     formats them (``format_ts``: fixed width ``YYYY-MM-DDTHH:MM:SS.sssZ``)."""
     out = evaluate(expression, {}, START, entered)
-    claimed, lease = ddb.parse_ts(out["claimed_at"]), ddb.parse_ts(out["lease_expires_at"])
-    assert claimed == ddb.parse_ts(entered)
+    claimed, lease = dates.parse_ts(out["claimed_at"]), dates.parse_ts(out["lease_expires_at"])
+    assert claimed == dates.parse_ts(entered)
     assert lease - claimed == timedelta(seconds=DEFAULT_LEASE_SECONDS)
-    assert out["claimed_at"] == ddb.format_ts(claimed)
-    assert out["lease_expires_at"] == ddb.format_ts(lease)
+    assert out["claimed_at"] == dates.format_ts(claimed)
+    assert out["lease_expires_at"] == dates.format_ts(lease)
     assert len(out["claimed_at"]) == len(out["lease_expires_at"]) == 24
 
 
@@ -216,13 +216,13 @@ def test_twin_and_dag_timestamps_order_as_strings_like_as_times(evaluate, expres
     written: list[tuple[datetime, str]] = []
     for instant in instants:
         # Step Functions' rendering of the instant, as Prepare receives it.
-        entered = ddb.format_ts(instant).replace(".000Z", "Z")
+        entered = dates.format_ts(instant).replace(".000Z", "Z")
         out = evaluate(expression, {}, START, entered)
         written.append((instant, out["claimed_at"]))
         written.append(
             (instant + timedelta(seconds=DEFAULT_LEASE_SECONDS), out["lease_expires_at"])
         )
-        written.append((instant, ddb.format_ts(instant)))  # the DAG's claim at the same instant
+        written.append((instant, dates.format_ts(instant)))  # the DAG's claim at the same instant
     by_time = sorted(written, key=lambda pair: (pair[0], pair[1]))
     by_text = sorted(written, key=lambda pair: (pair[1], pair[0]))
     assert [t for t, _ in by_text] == [t for t, _ in by_time]

@@ -25,7 +25,7 @@ import boto3
 import pytest
 from e2e.aws_stack import provision, queue_check_results, queue_lambda_result
 
-from wistia_pipeline import pipeline, stepfunctions
+from wistia_pipeline import dates, pipeline, stepfunctions
 from wistia_pipeline.config import load_settings
 from wistia_pipeline.sql import list_queries, render_sql
 from wistia_pipeline.state import DayStatus, open_state_store
@@ -174,7 +174,7 @@ CLAIMED_AT = "2026-04-21T00:30:00.000Z"
 
 def _execute(sfn, arn: str, name: str, day: date) -> dict:
     lookback = 2
-    start, end = pipeline.window(day, lookback)
+    start, end = dates.window(day, lookback)
     execution = sfn.start_execution(
         stateMachineArn=arn,
         name=name,
@@ -211,7 +211,7 @@ def _summary(day: date) -> dict:
     return {
         "run_id": "x",
         "logical_date": day.isoformat(),
-        "window_start": (day - timedelta(days=2)).isoformat(),
+        "window_start": dates.window(day, 2)[0].isoformat(),
         "window_end": day.isoformat(),
         "streams": {},
         "requests_total": 42,
