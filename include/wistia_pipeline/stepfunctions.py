@@ -2,30 +2,8 @@
 
     python -m wistia_pipeline.stepfunctions [--check]   # (re)write / verify include/stepfunctions/
 
-Same steps (``pipeline.STEPS``), same Lambda payload, same Glue jobs and arguments, the same
-check SQL, and the same DynamoDB run-state items and conditional writes as
-:class:`wistia_pipeline.state.dynamodb.DynamoDBRunStateStore` (its expressions are imported, not
-copied). Every step after the claim has ``Retry`` on transient errors and a ``Catch`` that marks
-the day FAILED and then ends in a ``Fail`` state: a failed step never gives a green execution.
-
-Resource names are CloudFormation ``DefinitionSubstitutions`` (``${LambdaFunctionName}``, ...);
-:func:`render` fills them in for tests and tools. Input::
-
-    {"logical_date": "YYYY-MM-DD", "lookback_days": 2, "streams": [...]}   # all optional
-
-``Prepare`` (a JSONata ``Pass`` state) defaults the day to yesterday (UTC, from the execution
-start) and computes the claim's lease and the neighbour bounds ``overlap_from``/``overlap_to``
-(``D - L``/``D + L``); callers that already know them can pass ``claimed_at`` and
-``lease_expires_at`` (ISO UTC, the store's fixed-width format) and both bounds (``YYYY-MM-DD``)
-and ``Prepare`` is skipped. The run id is the execution name. The window comes from the Lambda's
-summary (``window_start``/``window_end``), so no date arithmetic is needed in the JSONPath states.
-
-Before the claim, like the DAG's ``claim_day`` (:func:`pipeline.conflicting_runs`), the twin
-refuses D while another live run holds a day whose window overlaps D's: a ``Scan`` of the state
-table with :data:`~wistia_pipeline.state.dynamodb.OVERLAP_FILTER` (one small item per day, so the
-scan is cheap; a page stops at 1 MB, so the scan follows ``LastEvaluatedKey``), then the
-``OverlappingRunLive`` Fail state. Like ``DayAlreadyClaimed`` it does not go through
-``MarkFailed``: the day is not this execution's to mark.
+Same steps, payload, Glue arguments, check SQL and DynamoDB run-state writes as the DAG; the
+design (input, ``Prepare``, the overlap guard, failure handling) is in docs/stepfunctions.md.
 """
 
 from __future__ import annotations
