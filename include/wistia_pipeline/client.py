@@ -1,18 +1,8 @@
 """The Wistia Data API client: the one HTTP client of the project (ingestion, Lambda, benchmarks).
 
-- Base URL from settings (``WISTIA_API_URL``), header ``X-Wistia-Api-Version: 2026-03``,
-  ``Authorization: Bearer`` set by an auth hook (so ``~/.netrc`` can never replace it), a pooled
-  :class:`requests.Session` sized to the worker count, connect/read timeouts.
-- Retries: ``429`` and ``503`` wait for ``Retry-After`` (and pause the whole client, since the limit
-  is per account); other 5xx, connection errors/resets, timeouts, truncated and malformed JSON
-  bodies retry with exponential backoff and full jitter. Attempts are bounded (``max_attempts``
-  for failures, ``max_throttled`` for rate-limit answers) and so is the total time of one call
-  (``request_deadline_s``) and, optionally, of the whole client (``deadline``, e.g. the Lambda's
-  remaining time). 401/403/404/422 (and other 4xx) raise typed errors at once.
-- A shared :class:`~wistia_pipeline.ratelimit.TokenBucket` paces every attempt.
-- Counters: requests (HTTP attempts), pages (successful responses), retries, per status.
-
-The token is held only by the auth hook; it is not part of any log line, error or ``repr``.
+Thread-safe, paced by a shared token bucket, retrying throttling and transient failures within
+bounded attempts and time, raising typed errors for other 4xx. The retry rules and why:
+docs/ingestion.md. The token lives only in the auth hook: never in a log line, error or ``repr``.
 """
 
 from __future__ import annotations
@@ -25,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,6 +23,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from wistia_pipeline.config import API_VERSION, Settings
+from wistia_pipeline.dates import now_iso
 from wistia_pipeline.errors import RateLimitTimeout, WistiaError, WistiaRetryError, http_error
 from wistia_pipeline.ratelimit import PRIORITY_INDEPENDENT, TokenBucket
 
@@ -126,6 +117,25 @@ class _Retryable(Exception):
         self.throttled = throttled
 
 
+@dataclass
+class _CallBudget:
+    """What one call has spent of its :class:`RetryPolicy`: attempts, failures, 429s."""
+
+    policy: RetryPolicy
+    deadline: float  # time.monotonic() value
+    attempts: int = 0
+    failures: int = 0
+    throttled: int = 0
+
+    def spend(self, exc: _Retryable) -> bool:
+        """Count a retryable answer; True when no retry is left for its kind."""
+        if exc.throttled:
+            self.throttled += 1
+            return self.throttled >= self.policy.max_throttled
+        self.failures += 1
+        return self.failures >= self.policy.max_attempts
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); None if absent/bad."""
     if not value:
@@ -156,12 +166,8 @@ def _error_message(resp: requests.Response) -> str | None:
     return None
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class WistiaClient:
-    """See the module docstring. Thread-safe; share one instance across a run's threads."""
+    """The Wistia API over one pooled session; thread-safe, share one per run (one rate limit)."""
 
     def __init__(
         self,
@@ -240,49 +246,50 @@ class WistiaClient:
         deadline = time.monotonic() + self.retry.request_deadline_s
         if self.deadline is not None:
             deadline = min(deadline, self.deadline)
-        failures = 0
-        throttled = 0
-        attempts = 0
+        budget = _CallBudget(self.retry, deadline)
         while True:
             try:
                 self.limiter.acquire(priority=priority, deadline=deadline)
             except RateLimitTimeout:
                 raise WistiaRetryError(
-                    rel, attempts, "deadline reached waiting for the rate limiter"
+                    rel, budget.attempts, "deadline reached waiting for the rate limiter"
                 ) from None
-            attempts += 1
+            budget.attempts += 1
             try:
                 page = self._attempt(url, rel, stats)
             except _Retryable as exc:
-                if exc.throttled:
-                    throttled += 1
-                    exhausted = throttled >= self.retry.max_throttled
-                else:
-                    failures += 1
-                    exhausted = failures >= self.retry.max_attempts
-                if exhausted:
-                    raise WistiaRetryError(rel, attempts, exc.reason) from None
-                if exc.retry_after is not None:
-                    delay = min(exc.retry_after, self.retry.max_retry_after_s)
-                    # the limit is per account: hold back every thread of this client
-                    self.limiter.pause(delay)
-                else:
-                    delay = self.retry.backoff(max(failures, 1))
-                if time.monotonic() + delay > deadline:
-                    raise WistiaRetryError(
-                        rel, attempts, f"{exc.reason}; deadline reached before next retry"
-                    ) from None
-                for counter in (self.stats, stats):
-                    if counter is not None:
-                        counter.record_retry(exc.throttled)
-                log.debug("retrying GET %s in %.2fs after: %s", rel, delay, exc.reason)
-                if exc.retry_after is None:
-                    self._sleep(delay)
+                self._wait_to_retry(rel, exc, budget, stats)
                 continue
-            for counter in (self.stats, stats):
-                if counter is not None:
-                    counter.record_page()
+            for counter in self._counters(stats):
+                counter.record_page()
             return page
+
+    def _wait_to_retry(
+        self, rel: str, exc: _Retryable, budget: _CallBudget, stats: CallStats | None
+    ) -> None:
+        """Raise when the call's retries or time are spent; else count the retry and wait."""
+        if budget.spend(exc):
+            raise WistiaRetryError(rel, budget.attempts, exc.reason) from None
+        if exc.retry_after is not None:
+            delay = min(exc.retry_after, self.retry.max_retry_after_s)
+            # the limit is per account: hold back every thread of this client (the next
+            # acquire waits the pause out)
+            self.limiter.pause(delay)
+        else:
+            delay = self.retry.backoff(max(budget.failures, 1))
+        if time.monotonic() + delay > budget.deadline:
+            raise WistiaRetryError(
+                rel, budget.attempts, f"{exc.reason}; deadline reached before next retry"
+            ) from None
+        for counter in self._counters(stats):
+            counter.record_retry(exc.throttled)
+        log.debug("retrying GET %s in %.2fs after: %s", rel, delay, exc.reason)
+        if exc.retry_after is None:
+            self._sleep(delay)
+
+    def _counters(self, stats: CallStats | None) -> tuple[CallStats, ...]:
+        """The client's counters and, when given, the caller's (e.g. one stream's)."""
+        return (self.stats,) if stats is None else (self.stats, stats)
 
     def _attempt(self, url: str, rel: str, stats: CallStats | None) -> Page:
         try:
@@ -294,13 +301,11 @@ class WistiaClient:
             requests.exceptions.ContentDecodingError,
         ) as exc:
             # resets, refused connections, timeouts, bodies cut short or undecodable
-            for counter in (self.stats, stats):
-                if counter is not None:
-                    counter.record_attempt(type(exc).__name__)
+            for counter in self._counters(stats):
+                counter.record_attempt(type(exc).__name__)
             raise _Retryable(f"{type(exc).__name__}") from None
-        for counter in (self.stats, stats):
-            if counter is not None:
-                counter.record_attempt(resp.status_code)
+        for counter in self._counters(stats):
+            counter.record_attempt(resp.status_code)
         status = resp.status_code
         if status in (429, 503):
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
@@ -315,7 +320,7 @@ class WistiaClient:
             body = resp.json()
         except ValueError:
             raise _Retryable(f"malformed JSON body ({len(resp.content)} bytes)") from None
-        return Page(body=body, path=rel, fetched_at=_now_iso())
+        return Page(body=body, path=rel, fetched_at=now_iso())
 
     # -- lists ---------------------------------------------------------------------------------
 

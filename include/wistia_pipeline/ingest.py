@@ -1,56 +1,8 @@
 """Ingest one data day ``D`` with lookback ``L`` from the Wistia API into bronze.
 
-The run window is ``[D-L, D]``. Streams and their request cost (``N`` media, ``P(n)`` = pages
-of a list of ``n`` records at ``per_page=100``, i.e. ``floor(n/100)+1`` because the end is a
-short or empty page):
-
-- ``medias``: ``GET /medias`` page by page, the whole catalogue; one snapshot (dt = ``D``).
-  Cost ``P(N)``. Also fetched (and counted under ``medias``) when only per-media streams are
-  asked for, because they need the media ids. De-duplicated by ``hashed_id``.
-- ``media_by_date``: ``GET /stats/medias/{hashed_id}/by_date?start_date=D-L&end_date=D``, ONE
-  request per media for the whole window (not per day). Cost ``N``. dt = the row's ``date``.
-  When ``events`` is ingested too, the same single request spans the padded events window
-  ``[D-L-1, D+1]`` (rows outside ``[D-L, D]`` are not written) to serve as a page hint, below.
-- ``events``: account-wide ``GET /stats/events`` (never per media: most media have no events on
-  most days). Wistia does not document whether the date bounds are inclusive or in which time
-  zone they apply, so the request window is padded by a day on each side, ``[D-L-1, D+1]``.
-  A listing's pages must be read one after the other (page ``p+1`` is only known to exist
-  when page ``p`` was full), so the padded window is split into single-day sub-requests
-  (``start_date = end_date = d``) that are paged concurrently, one sequential page chain per
-  day. Page hint: as soon as every by_date answer is in, the day's summed ``play_count``
-  ``P`` tells how many pages are surely full (``floor(0.9 P / 100)``); those not yet read are
-  fetched concurrently, and the chain skips them and continues after them until the short
-  page. The hint only decides which requests run in parallel, never what is kept: a wrong hint
-  costs at most a few requests past the end (empty pages), never data. Without the hint a
-  50,000-event day is a 500-request sequential chain, i.e. latency-bound.
-  All records are de-duplicated by ``event_key`` across pages and days (live paging
-  repeats and shifts records), and only records whose UTC ``received_at`` date is in
-  ``[D-L, D]`` are kept, with dt = that date. Cost ``sum_d P(events on d)`` over ``L+3`` days.
-  A record whose ``received_at`` does not parse is kept under dt = ``D`` for silver to reject.
-- ``visitors``: account-wide ``GET /stats/visitors`` (it ignores ``media_id``, so it is never
-  attributed to a media), a full refresh each run; one snapshot (dt = ``D``). Cost ``P(V)``
-  for ``V`` visitors: 1,000 requests for 100,000 visitors, i.e. 100 s of a 600/min budget.
-  Switch it off by leaving it out of ``streams``; cap it with ``visitors_max_pages`` (the
-  summary then says ``"truncated": true`` when the cap cut the listing).
-- ``analytics``: ``GET /analytics/medias/{id}/timeseries?granularity=daily`` over the window,
-  one request per media. The first media is asked alone first: a ``403`` (plan without the
-  analytics API) marks the stream ``"unavailable"`` after one request and the run goes on.
-  Cost ``N`` (or 1). dt = the bucket's date.
-
-All requests go through one :class:`~wistia_pipeline.client.WistiaClient` (shared rate limiter)
-from one thread pool of ``client.max_workers`` threads. The limiter serves waiting requests by
-priority: first what other work waits for (the catalogue; by_date when it feeds the hint), then
-the next page of a sequential chain (events days, visitors), then independent requests (hinted
-pages, analytics), so the pool always has rate-limited work queued and a day's ingestion is
-bound by the rate limit rather than by latency (``make bench-ingest`` measures it). The first
-failing task cancels the rest (queued tasks are dropped, chains stop at their next page).
-
-Writing: parts of every stream are written only after every stream was fetched, and the
-``_manifest.json`` files only after every part of every stream was written. Any failure while
-fetching or writing parts raises before the first manifest, so silver (which reads only runs
-with a manifest) never sees a partial run. (Should the storage fail between two manifest
-writes, the manifests already written each describe a complete ``(stream, dt)``.) Every dt of the window gets a manifest for ``events``, ``media_by_date`` (and
-``analytics`` when available), even with zero records, so an emptied day supersedes older data.
+Fetches every requested stream concurrently through one rate-limited client, then writes all
+parts and, only after every part is written, the manifests that make the run visible to silver.
+The request plan, its cost per stream and the all-or-nothing write: docs/ingestion.md.
 """
 
 from __future__ import annotations
@@ -69,6 +21,7 @@ from wistia_pipeline import bronze
 from wistia_pipeline.bronze import PendingManifest, RunContext
 from wistia_pipeline.client import PER_PAGE, CallStats, Page, WistiaClient
 from wistia_pipeline.config import Settings
+from wistia_pipeline.dates import days_between, now_iso, window
 from wistia_pipeline.errors import WistiaError, WistiaForbiddenError
 from wistia_pipeline.ratelimit import PRIORITY_CHAIN, PRIORITY_FIRST, PRIORITY_INDEPENDENT
 from wistia_pipeline.storage import Storage, open_storage
@@ -81,18 +34,10 @@ HINT_SAFETY = 0.9
 WRITE_WORKERS = 4
 
 
-def run_window(logical_date: date, lookback_days: int) -> tuple[date, date]:
-    """The run window ``[D-L, D]``."""
-    if lookback_days < 0:
-        raise ValueError(f"lookback_days must be >= 0, got {lookback_days}")
-    return logical_date - timedelta(days=lookback_days), logical_date
-
-
 def events_request_days(logical_date: date, lookback_days: int) -> list[date]:
     """The single-day ``/stats/events`` sub-requests: the padded window ``[D-L-1, D+1]``."""
-    start, end = run_window(logical_date, lookback_days)
-    first, last = start - timedelta(days=1), end + timedelta(days=1)
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    start, end = window(logical_date, lookback_days)
+    return days_between(start - timedelta(days=1), end + timedelta(days=1))
 
 
 def list_requests(records: int, overlap: int = 0, per_page: int = PER_PAGE) -> int:
@@ -115,7 +60,7 @@ def design_minimum_requests(
     streams: Sequence[str] = ALL_STREAMS,
     analytics_available: bool = True,
 ) -> dict[str, int]:
-    """The fewest requests per stream this design needs (see the module docstring), given the
+    """The fewest requests per stream this design needs (docs/ingestion.md), given the
     catalogue size, the visitor count and the event count of each padded-window day."""
     wanted = set(streams)
     out = {name: 0 for name in ALL_STREAMS}
@@ -213,6 +158,8 @@ class _EventDay:
 
 
 class _Run:
+    """The fetching half of one run: its concurrent tasks, what they fetched, the page hint."""
+
     def __init__(
         self,
         client: WistiaClient,
@@ -222,9 +169,11 @@ class _Run:
         visitors_max_pages: int | None,
     ) -> None:
         self.client = client
+        # the client may be shared: the summary counts only this run's requests
+        self.requests_before = client.stats.requests
+        self.retries_before = client.stats.retries
         self.logical_date = logical_date
-        self.window_start, self.window_end = run_window(logical_date, lookback_days)
-        self.lookback_days = lookback_days
+        self.window_start, self.window_end = window(logical_date, lookback_days)
         self.streams = list(streams)
         self.visitors_max_pages = visitors_max_pages
         self.fetched = {name: _Fetched() for name in ALL_STREAMS}
@@ -483,10 +432,6 @@ class _Run:
             )
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _validate_streams(streams: Sequence[str]) -> list[str]:
     if isinstance(streams, str):
         raise ValueError("streams must be a list of stream names, not a string")
@@ -499,17 +444,21 @@ def _validate_streams(streams: Sequence[str]) -> list[str]:
     return names
 
 
+def _visitors_cap(settings: Settings, visitors_max_pages: int | None) -> int | None:
+    """The page cap of ``/stats/visitors``: the argument, else the setting; None means no cap."""
+    if visitors_max_pages is None:
+        visitors_max_pages = settings.visitors_max_pages
+    if visitors_max_pages is not None and visitors_max_pages < 1:
+        raise ValueError(f"visitors_max_pages must be >= 1, got {visitors_max_pages}")
+    return visitors_max_pages
+
+
 def _write_parts(
-    storage: Storage,
-    lake_uri: str,
-    ctx: RunContext,
-    run: _Run,
-    names: Sequence[str],
-    lookback_days: int,
+    storage: Storage, lake_uri: str, ctx: RunContext, run: _Run, names: Sequence[str]
 ) -> list[PendingManifest]:
     """Write the part files of every (stream, dt) of the run, a few in parallel (compression
     and uploads overlap); return the manifests to write once all of them succeeded."""
-    window_days = [run.window_start + timedelta(days=i) for i in range(lookback_days + 1)]
+    window_days = days_between(run.window_start, run.window_end)
     jobs: list[tuple[str, date]] = []
     for name in names:
         if run.fetched[name].status != "ok":
@@ -532,6 +481,63 @@ def _write_parts(
         return list(pool.map(write, jobs))
 
 
+def _publish(
+    storage: Storage, lake_uri: str, ctx: RunContext, run: _Run, names: Sequence[str]
+) -> dict[str, list[str]]:
+    """Write every part, then every manifest; return the manifest URIs per stream."""
+    pending = _write_parts(storage, lake_uri, ctx, run, names)
+    # Only now, with every part of every stream written, do manifests make the run visible.
+    completed_at = now_iso()
+    uris: dict[str, list[str]] = {name: [] for name in ALL_STREAMS}
+    for item in pending:
+        uris[item.stream].append(bronze.write_manifest(storage, lake_uri, ctx, item, completed_at))
+    return uris
+
+
+def _stream_summaries(
+    run: _Run, names: Sequence[str], uris: dict[str, list[str]]
+) -> dict[str, dict[str, Any]]:
+    """The per-stream part of the run summary; streams not asked for are ``"skipped"``."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in ALL_STREAMS:
+        fetched = run.fetched[name]
+        stats = fetched.stats.as_dict()
+        status = fetched.status if name in names else "skipped"
+        out[name] = {
+            "status": status,
+            "records": fetched.records if status == "ok" else 0,
+            "pages": stats["pages"],
+            "requests": stats["requests"],
+            "retries": stats["retries"],
+            "bronze_uris": uris[name],
+            **fetched.extra,
+        }
+    return out
+
+
+def _summary(
+    run: _Run,
+    run_id: str,
+    streams: dict[str, dict[str, Any]],
+    started: float,
+    fetched_at: float,
+) -> dict[str, Any]:
+    """The run summary; ``started`` and ``fetched_at`` are ``time.monotonic()`` values."""
+    stats = run.client.stats
+    return {
+        "run_id": run_id,
+        "logical_date": run.logical_date.isoformat(),
+        "window_start": run.window_start.isoformat(),
+        "window_end": run.window_end.isoformat(),
+        "streams": streams,
+        "requests_total": stats.requests - run.requests_before,
+        "retries_total": stats.retries - run.retries_before,
+        "duration_s": round(time.monotonic() - started, 3),
+        "fetch_s": round(fetched_at - started, 3),
+        "write_s": round(time.monotonic() - fetched_at, 3),
+    }
+
+
 def ingest_day(
     settings: Settings,
     logical_date: date,
@@ -543,48 +549,33 @@ def ingest_day(
     visitors_max_pages: int | None = None,
     storage: Storage | None = None,
 ) -> dict[str, Any]:
-    """Ingest ``[D-L, D]`` into bronze under ``settings.lake_uri``; return the run summary.
+    """Ingest ``[D-L, D]`` into bronze under ``settings.lake_uri``; return the run summary
+    (its shape: docs/ingestion.md).
 
     ``client`` defaults to one built from ``settings`` (closed afterwards); ``storage`` defaults
     to :func:`~wistia_pipeline.storage.open_storage` of the lake URI. Raises on any failure, in
-    which case no manifest of this run was written. Summary::
-
-        {"run_id", "logical_date", "window_start", "window_end",
-         "streams": {name: {"status": "ok"|"unavailable"|"skipped", "records", "pages",
-                            "requests", "retries", "bronze_uris": [manifest URIs], ...}},
-         "requests_total", "retries_total", "duration_s", "fetch_s", "write_s"}
+    which case no manifest of this run was written.
     """
     started = time.monotonic()
     names = _validate_streams(streams)
-    if visitors_max_pages is None:
-        visitors_max_pages = settings.visitors_max_pages
-    if visitors_max_pages is not None and visitors_max_pages < 1:
-        raise ValueError(f"visitors_max_pages must be >= 1, got {visitors_max_pages}")
+    visitors_cap = _visitors_cap(settings, visitors_max_pages)
     safe_id = bronze.safe_run_id(run_id)
-    lake_uri = settings.lake_uri
-    storage = storage or open_storage(lake_uri)
+    storage = storage or open_storage(settings.lake_uri)
     own_client = client is None
     client = client or WistiaClient.from_settings(settings)
-    run = _Run(client, logical_date, lookback_days, names, visitors_max_pages)
+    run = _Run(client, logical_date, lookback_days, names, visitors_cap)
     ctx = RunContext(
         run_id=safe_id,
         logical_date=logical_date,
         window_start=run.window_start,
         window_end=run.window_end,
         api_version=client.api_version,
-        started_at=_now_iso(),
+        started_at=now_iso(),
     )
-    requests_before = client.stats.requests
-    retries_before = client.stats.retries
     log.info(
         "ingest run %s: D=%s window=[%s, %s] streams=%s lake=%s",
-        safe_id,
-        logical_date,
-        run.window_start,
-        run.window_end,
-        names,
-        lake_uri,
-    )
+        safe_id, logical_date, run.window_start, run.window_end, names, settings.lake_uri,
+    )  # fmt: skip
     try:
         run.fetch_all()
     finally:
@@ -592,47 +583,13 @@ def ingest_day(
             client.close()
 
     fetched_at_s = time.monotonic()
-    pending = _write_parts(storage, lake_uri, ctx, run, names, lookback_days)
-    # Only now, with every part of every stream written, do manifests make the run visible.
-    completed_at = _now_iso()
-    uris: dict[str, list[str]] = {name: [] for name in ALL_STREAMS}
-    for item in pending:
-        uris[item.stream].append(bronze.write_manifest(storage, lake_uri, ctx, item, completed_at))
-
-    summary_streams: dict[str, dict[str, Any]] = {}
-    for name in ALL_STREAMS:
-        fetched = run.fetched[name]
-        stats = fetched.stats.as_dict()
-        status = fetched.status if name in names else "skipped"
-        summary_streams[name] = {
-            "status": status,
-            "records": fetched.records if status == "ok" else 0,
-            "pages": stats["pages"],
-            "requests": stats["requests"],
-            "retries": stats["retries"],
-            "bronze_uris": uris[name],
-            **fetched.extra,
-        }
-    summary = {
-        "run_id": safe_id,
-        "logical_date": logical_date.isoformat(),
-        "window_start": run.window_start.isoformat(),
-        "window_end": run.window_end.isoformat(),
-        "streams": summary_streams,
-        "requests_total": client.stats.requests - requests_before,
-        "retries_total": client.stats.retries - retries_before,
-        "duration_s": round(time.monotonic() - started, 3),
-        "fetch_s": round(fetched_at_s - started, 3),
-        "write_s": round(time.monotonic() - fetched_at_s, 3),
-    }
+    uris = _publish(storage, settings.lake_uri, ctx, run, names)
+    summary = _summary(run, safe_id, _stream_summaries(run, names, uris), started, fetched_at_s)
     log.info(
         "ingest run %s done: %s requests (%s retries) in %.1fs; records %s",
-        safe_id,
-        summary["requests_total"],
-        summary["retries_total"],
-        summary["duration_s"],
-        {n: s["records"] for n, s in summary_streams.items() if s["status"] == "ok"},
-    )
+        safe_id, summary["requests_total"], summary["retries_total"], summary["duration_s"],
+        {n: s["records"] for n, s in summary["streams"].items() if s["status"] == "ok"},
+    )  # fmt: skip
     return summary
 
 

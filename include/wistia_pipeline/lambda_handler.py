@@ -1,16 +1,8 @@
 """AWS Lambda entry point of the ingestion (also called in-process by the local target).
 
-Handler: ``wistia_pipeline.lambda_handler.handler``. Event::
-
-    {"logical_date": "YYYY-MM-DD", "lookback_days": 2, "streams": [...], "run_id": "...",
-     "visitors_max_pages": 50, "dry_run": false}
-
-``logical_date`` and ``run_id`` are required; ``lookback_days`` defaults to
-``WISTIA_LOOKBACK_DAYS``; ``streams`` defaults to all five; ``dry_run`` fetches only ``/medias``
-page 1 (a credentials check) and writes nothing. The token comes from ``WISTIA_API_TOKEN``
-locally or Secrets Manager (``WISTIA_SECRET_ID``) on AWS. Returns the JSON summary of
-:func:`wistia_pipeline.ingest.ingest_day`; raises on any failure so the invoker sees a
-``FunctionError``.
+Validates the invocation event, then runs :func:`wistia_pipeline.ingest.ingest_day` (or only a
+credentials check when ``dry_run``) and returns its JSON summary; any failure raises, so the
+invoker sees a ``FunctionError``. The event's fields and defaults: docs/ingestion.md.
 """
 
 from __future__ import annotations
@@ -47,6 +39,48 @@ def _int_field(event: dict[str, Any], key: str, minimum: int) -> int | None:
     return value
 
 
+def _logical_date(event: dict[str, Any]) -> date:
+    raw = event.get("logical_date")
+    if not isinstance(raw, str):
+        raise ValueError("event field 'logical_date' is required as a 'YYYY-MM-DD' string")
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        day = None
+    # fromisoformat also takes "20260305" and week dates; the contract is YYYY-MM-DD only
+    if day is None or len(raw) != 10:
+        raise ValueError(f"event field 'logical_date' is not a YYYY-MM-DD date: {raw!r}")
+    return day
+
+
+def _run_id(event: dict[str, Any]) -> str:
+    run_id = event.get("run_id")
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise ValueError("event field 'run_id' is required as a non-empty string")
+    return run_id
+
+
+def _streams(event: dict[str, Any]) -> list[str]:
+    streams = event.get("streams")
+    if streams is None:
+        return list(ALL_STREAMS)
+    if not isinstance(streams, list) or not all(isinstance(s, str) for s in streams):
+        raise ValueError(f"event field 'streams' must be a list of strings, got {streams!r}")
+    if not streams or any(s not in ALL_STREAMS for s in streams):
+        raise ValueError(
+            f"event field 'streams' must be a non-empty subset of {list(ALL_STREAMS)}, "
+            f"got {streams!r}"
+        )
+    return streams
+
+
+def _dry_run(event: dict[str, Any]) -> bool:
+    dry_run = event.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise ValueError(f"event field 'dry_run' must be true or false, got {dry_run!r}")
+    return dry_run
+
+
 def parse_event(event: Any) -> dict[str, Any]:
     """Validate the invocation event; raise ``ValueError`` with a clear message when bad."""
     if not isinstance(event, dict):
@@ -54,46 +88,19 @@ def parse_event(event: Any) -> dict[str, Any]:
     unknown = sorted(set(event) - _KNOWN_KEYS)
     if unknown:
         raise ValueError(f"unknown event field(s) {unknown}; allowed: {sorted(_KNOWN_KEYS)}")
-    raw_date = event.get("logical_date")
-    if not isinstance(raw_date, str):
-        raise ValueError("event field 'logical_date' is required as a 'YYYY-MM-DD' string")
-    try:
-        logical_date = date.fromisoformat(raw_date)
-    except ValueError:
-        raise ValueError(
-            f"event field 'logical_date' is not a YYYY-MM-DD date: {raw_date!r}"
-        ) from None
-    if len(raw_date) != 10:
-        raise ValueError(f"event field 'logical_date' is not a YYYY-MM-DD date: {raw_date!r}")
-    run_id = event.get("run_id")
-    if not isinstance(run_id, str) or not run_id.strip():
-        raise ValueError("event field 'run_id' is required as a non-empty string")
-    streams = event.get("streams")
-    if streams is None:
-        streams = list(ALL_STREAMS)
-    if not isinstance(streams, list) or not all(isinstance(s, str) for s in streams):
-        raise ValueError(f"event field 'streams' must be a list of strings, got {streams!r}")
-    unknown_streams = [s for s in streams if s not in ALL_STREAMS]
-    if unknown_streams or not streams:
-        raise ValueError(
-            f"event field 'streams' must be a non-empty subset of {list(ALL_STREAMS)}, "
-            f"got {streams!r}"
-        )
-    dry_run = event.get("dry_run", False)
-    if not isinstance(dry_run, bool):
-        raise ValueError(f"event field 'dry_run' must be true or false, got {dry_run!r}")
+    # checked in this order, so the first bad field is the one reported
     return {
-        "logical_date": logical_date,
+        "logical_date": _logical_date(event),
+        "run_id": _run_id(event),
+        "streams": _streams(event),
+        "dry_run": _dry_run(event),
         "lookback_days": _int_field(event, "lookback_days", 0),
-        "streams": streams,
-        "run_id": run_id,
         "visitors_max_pages": _int_field(event, "visitors_max_pages", 1),
-        "dry_run": dry_run,
     }
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda handler (see the module docstring)."""
+    """The Lambda handler: ingest the event's day, or only check credentials on ``dry_run``."""
     started = time.monotonic()
     args = parse_event(event)
     settings = load_settings()

@@ -1,18 +1,8 @@
 """A thread-safe token bucket with priorities and a shared pause, for the Wistia client.
 
-One bucket is shared by all threads of a client. Tokens accrue continuously at
-``rate_per_minute / 60`` per second up to ``burst`` (default: one second's worth, at least 1),
-starting from a single token. The burst only absorbs late thread wake-ups (with a bucket of 1,
-every millisecond a waiter oversleeps is capacity lost for good, ~10 % at 45 requests/s); over
-any span ``T`` at most ``rate * T + burst`` requests start.
-
-Waiting requests are served in priority order (lower number first, FIFO within a priority). The
-ingestion gives sequential page chains (whose next page cannot start before the previous one
-returns) priority over independent per-media requests, so the chains, which form the critical
-path, are never starved while the independent requests fill the remaining capacity.
-
-``pause(seconds)`` stops every thread from acquiring until the pause ends: a ``429`` with
-``Retry-After`` applies to the whole account, not only to the request that received it.
+Priorities keep the sequential page chains (the critical path) ahead of independent requests;
+``pause`` holds back every thread, because a ``429`` applies to the whole account. Sizing of the
+burst and the reasons: docs/ingestion.md.
 """
 
 from __future__ import annotations
@@ -31,7 +21,8 @@ PRIORITY_INDEPENDENT = 10  # everything else
 
 
 class TokenBucket:
-    """Token bucket limiter shared by threads (see module docstring)."""
+    """Token bucket shared by a client's threads: ``rate_per_minute``, bursts up to ``burst``
+    (default one second's worth), served by priority (lower first, FIFO within one)."""
 
     def __init__(
         self,

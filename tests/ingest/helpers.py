@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from wistia_pipeline import bronze
 from wistia_pipeline.client import RetryPolicy, WistiaClient
 from wistia_pipeline.config import Settings, load_settings
+from wistia_pipeline.dates import days_between
 from wistia_pipeline.storage import open_storage
 
 FAST_RETRY = RetryPolicy(backoff_base_s=0.01, backoff_cap_s=0.1)
@@ -41,10 +42,6 @@ def list_pages(n: int, overlap: int = 0, per_page: int = 100) -> int:
     return p
 
 
-def days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
-
-
 def landed(lake: str, stream: str, dts: list[date]) -> dict[date, list[dict]]:
     """Envelope lines of the selected complete run per dt."""
     storage = open_storage(lake)
@@ -62,7 +59,7 @@ def expected_minimum(sim, logical_date: date, lookback: int, overlap: int) -> Co
     minimum["GET /stats/medias/{id}/by_date"] = len(medias)
     minimum["GET /analytics/medias/{id}/timeseries"] = len(medias)
     minimum["GET /stats/visitors"] = list_pages(len(visitors), overlap)
-    for day in days(start - timedelta(days=1), logical_date + timedelta(days=1)):
+    for day in days_between(start - timedelta(days=1), logical_date + timedelta(days=1)):
         n = len(
             sim.admin(
                 "GET",

@@ -11,13 +11,13 @@ import pytest
 
 from tests.ingest.helpers import (
     client_for,
-    days,
     expected_minimum,
     landed,
     list_pages,
     settings_for,
 )
 from wistia_pipeline import bronze
+from wistia_pipeline.dates import days_between
 from wistia_pipeline.errors import WistiaAuthError
 from wistia_pipeline.ingest import (
     ALL_STREAMS,
@@ -25,14 +25,13 @@ from wistia_pipeline.ingest import (
     events_request_days,
     ingest_day,
     list_requests,
-    run_window,
     utc_date_of,
 )
 from wistia_pipeline.storage import LocalStorage, open_storage
 
 D = date(2026, 3, 5)
 L = 2
-WINDOW = days(D - timedelta(days=L), D)
+WINDOW = days_between(D - timedelta(days=L), D)
 SIM_DATA = {"seed": 7, "start_date": "2026-02-20", "end_date": "2026-03-10"}
 
 
@@ -41,7 +40,6 @@ def manifests(lake_dir) -> list:
 
 
 def test_window_helpers():
-    assert run_window(D, 2) == (date(2026, 3, 3), D)
     assert events_request_days(D, 0) == [date(2026, 3, 4), D, date(2026, 3, 6)]
     assert utc_date_of("2026-03-05T23:59:59Z") == D
     assert utc_date_of("2026-03-05T23:59:59.000Z") == D
@@ -169,7 +167,9 @@ def test_late_events_rerun_supersedes_and_empty_days_get_manifests(simulator_fac
         summary = ingest_day(settings, later, 1, ["events"], "run-empty", client)
     assert summary["streams"]["events"]["records"] == 0
     storage = open_storage(lake)
-    runs = bronze.select_complete_runs(storage, lake, "events", days(later - timedelta(1), later))
+    runs = bronze.select_complete_runs(
+        storage, lake, "events", days_between(later - timedelta(1), later)
+    )
     assert [(r.dt, r.manifest["record_count"], r.file_uris) for r in runs] == [
         (later - timedelta(1), 0, []),
         (later, 0, []),

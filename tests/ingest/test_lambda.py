@@ -14,10 +14,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.ingest.helpers import days
+from wistia_dev.lambda_zip import HANDLER, build_lambda_zip, locked_versions
 from wistia_pipeline import bronze
+from wistia_pipeline.dates import days_between
 from wistia_pipeline.lambda_handler import handler, parse_event
-from wistia_pipeline.packaging.lambda_zip import HANDLER, build_lambda_zip, locked_versions
 from wistia_pipeline.storage import open_storage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -151,7 +151,7 @@ def test_handler_from_built_zip_against_simulator_and_s3(simulator_factory, aws_
     result = out["result"]
     run_id = "scheduled__2026-03-05T00_00_00_00_00"
     assert result["run_id"] == run_id and result["window_start"] == "2026-03-04"
-    window = days(date(2026, 3, 4), date(2026, 3, 5))
+    window = days_between(date(2026, 3, 4), date(2026, 3, 5))
     storage = open_storage(lake)
     for stream in ("events", "media_by_date", "analytics"):
         runs = bronze.select_complete_runs(storage, lake, stream, window)

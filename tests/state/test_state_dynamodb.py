@@ -6,7 +6,9 @@ twin, which writes the same items with PutItem/UpdateItem service integrations.
 
 from __future__ import annotations
 
-from datetime import date
+import subprocess
+import sys
+from datetime import UTC, date, datetime
 
 import boto3
 import pytest
@@ -19,6 +21,7 @@ from wistia_pipeline.state.dynamodb import (
     KEY_SCHEMA,
     DynamoDBRunStateStore,
     create_table,
+    item_to_day_run,
 )
 
 D = date(2026, 3, 9)
@@ -155,3 +158,59 @@ def test_docs_quote_the_key_design_and_expressions_verbatim():
     for key in (f"`{ddb.DAY_PK_PREFIX}YYYY-MM-DD`", f"`{ddb.DAY_SK}`", f"`{ddb.WATERMARK_PK}`"):
         assert key in doc
     assert f"BillingMode: {ddb.BILLING_MODE}" in doc
+
+
+FINISHED_ITEM = {
+    "pk": {"S": "DAY#2026-03-09"},
+    "sk": {"S": "RUN"},
+    "day": {"S": "2026-03-09"},
+    "status": {"S": "FAILED"},
+    "run_id": {"S": "sfn-exec-1"},
+    "attempt": {"N": "2"},
+    "started_at": {"S": "2026-03-10T01:00:00.000Z"},
+    "finished_at": {"S": "2026-03-10T01:00:07Z"},  # EnteredTime without a fraction
+    "counts": {"M": {"events": {"N": "7"}}},
+    "error": {"S": "boom"},
+    "lease_expires_at": {"S": "2026-03-10T07:00:00.000Z"},
+    "updated_at": {"S": "2026-03-10T01:00:07Z"},
+}
+
+
+def test_item_to_day_run_decodes_items_and_nulls():
+    run = item_to_day_run(FINISHED_ITEM)
+    assert (run.day, run.status, run.run_id, run.attempt) == (D, DayStatus.FAILED, "sfn-exec-1", 2)
+    assert run.finished_at == datetime(2026, 3, 10, 1, 0, 7, tzinfo=UTC)
+    assert (run.counts, run.error) == ({"events": 7}, "boom")
+    assert type(run.counts["events"]) is int and type(run.attempt) is int
+    # a writer may store absent values as NULL instead of leaving the attribute out
+    nulls = {**FINISHED_ITEM, "finished_at": {"NULL": True}, "error": {"NULL": True}}
+    run = item_to_day_run(nulls)
+    assert (run.finished_at, run.error) == (None, None)
+    running = {
+        k: v for k, v in FINISHED_ITEM.items() if k not in ("finished_at", "error", "counts")
+    }
+    run = item_to_day_run(running)
+    assert (run.finished_at, run.error, run.counts) == (None, None, {})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"attempt": {"N": "x"}},
+        {"status": {"S": "DONE"}},
+        {"counts": {"NULL": True}},
+        {"started_at": {"BOGUS": "1"}},
+        {"day": {}},
+        {"day": None},
+    ],
+)
+def test_item_to_day_run_refuses_malformed_items(change):
+    item = {k: v for k, v in {**FINISHED_ITEM, **change}.items() if v is not None}
+    with pytest.raises(StateStoreError, match="malformed state item DAY#2026-03-09"):
+        item_to_day_run(item)
+
+
+def test_importing_the_module_does_not_import_boto3():
+    """The twin builder imports the expressions; boto3 (~0.2 s) loads only to decode items."""
+    code = "import sys, wistia_pipeline.state.dynamodb; assert 'boto3' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import date
 
 from wistia_pipeline.config import load_settings
+from wistia_pipeline.dates import format_ts
 from wistia_pipeline.state import DayRun, create_table, open_state_store
-from wistia_pipeline.state.base import format_ts
 
 
 def day_run_to_json(run: DayRun) -> dict[str, object]:

@@ -1,15 +1,9 @@
 """The run-state and watermark store interface, shared by the SQLite and DynamoDB backends.
 
-Per data day ``D`` the store keeps one record (:class:`DayRun`): who runs it (``run_id``),
-whether it is ``RUNNING``, ``SUCCEEDED`` or ``FAILED``, how many times it was claimed
-(``attempt``), timings, counts and the last error. A claim holds a lease so a crashed run does
-not block the day forever. One watermark (the last fully published day) only moves forward.
-
-Timestamps are stored as fixed-width ISO-8601 UTC strings ``YYYY-MM-DDTHH:MM:SS.sssZ`` (JSONata
-``$fromMillis`` produces it; the Step Functions twin's ``Prepare`` state renders the claim and
-lease times with it), so string comparison is time comparison for the lease. Step Functions'
-``$$.State.EnteredTime`` may drop a zero fraction (``...:07Z``); the twin writes it only to
-``updated_at`` / ``finished_at``, which are never compared, and :func:`parse_ts` reads both.
+Per data day one :class:`DayRun` (who runs it, its status, attempt, timings, counts, error and a
+lease, so a crashed run does not block the day forever) and one forward-only watermark. The
+interface validates arguments once; a backend implements each transition as one atomic
+conditional write. Rules and the timestamp format: docs/state-store.md.
 """
 
 from __future__ import annotations
@@ -19,6 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
+
+from wistia_pipeline.dates import format_ts, utcnow
+from wistia_pipeline.dates import parse_ts as parse_ts  # importable from here, like format_ts
 
 DEFAULT_LEASE_SECONDS = 6 * 3600
 MAX_ERROR_CHARS = 4000
@@ -89,11 +86,15 @@ class NotClaimedByRun(StateStoreError):
 class RunStateStore(abc.ABC):
     """Run state per data day plus one forward-only watermark.
 
-    Implementations must make every state transition a single atomic conditional write, so
-    concurrent callers in other threads, processes or machines see exactly one winner.
+    The public methods validate their arguments and take the time from the store's clock; the
+    ``_``-methods a backend implements must make every state transition a single atomic
+    conditional write, so concurrent callers in other threads, processes or machines see
+    exactly one winner.
     """
 
-    @abc.abstractmethod
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock: Clock = clock or utcnow
+
     def claim_day(
         self, day: date, run_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
     ) -> DayRun:
@@ -103,54 +104,71 @@ class RunStateStore(abc.ABC):
         same ``run_id`` (task retry) or RUNNING by another run whose lease has expired.
         Otherwise raises :class:`DayAlreadyClaimed` naming the holder.
         """
+        now = self._write_time(day, run_id)
+        return self._claim(day, run_id, now, lease_until(now, lease_seconds))
 
-    @abc.abstractmethod
     def mark_succeeded(self, day: date, run_id: str, counts: Mapping[str, int]) -> DayRun:
         """RUNNING by ``run_id`` -> SUCCEEDED with ``counts``; else :class:`NotClaimedByRun`."""
+        clean = check_counts(counts)
+        return self._succeed(day, run_id, self._write_time(day, run_id), clean)
 
-    @abc.abstractmethod
     def mark_failed(self, day: date, run_id: str, error: str) -> DayRun:
         """RUNNING by ``run_id`` -> FAILED with ``error`` (truncated to
-        :data:`MAX_ERROR_CHARS`); else :class:`NotClaimedByRun`."""
+        :data:`MAX_ERROR_CHARS`), counts kept; else :class:`NotClaimedByRun`."""
+        message = truncate_error(error)
+        return self._fail(day, run_id, self._write_time(day, run_id), message)
 
-    @abc.abstractmethod
     def get_day(self, day: date) -> DayRun | None:
         """The record of ``day`` or None."""
+        return self._get_day(check_day(day))
 
-    @abc.abstractmethod
     def list_days(self, start: date, end: date) -> list[DayRun]:
         """Records of the days in ``[start, end]`` (inclusive) that exist, ascending by day."""
+        check_day(start)
+        check_day(end)
+        if start > end:
+            raise ValueError(f"list_days: start {start} is after end {end}")
+        return self._list_days(start, end)
 
-    @abc.abstractmethod
     def advance_watermark(self, day: date, run_id: str) -> bool:
         """Set the watermark to ``day`` if it is unset or earlier; True if it moved."""
+        return self._advance_watermark(day, run_id, self._write_time(day, run_id))
 
     @abc.abstractmethod
     def get_watermark(self) -> date | None:
         """The last fully published day, or None before the first publication."""
 
+    def _write_time(self, day: date, run_id: str) -> datetime:
+        """Check a write's day and run id; the clock's time as the store keeps it."""
+        check_day(day)
+        check_run_id(run_id)
+        return now_ms(self._clock)
 
-# --- helpers shared by the backends ---------------------------------------------------------
+    # --- what a backend implements (arguments already checked) ---------------------------
+
+    @abc.abstractmethod
+    def _claim(self, day: date, run_id: str, now: datetime, lease: datetime) -> DayRun:
+        """The claim of :meth:`claim_day`, started at ``now`` and leased until ``lease``."""
+
+    @abc.abstractmethod
+    def _succeed(self, day: date, run_id: str, now: datetime, counts: dict[str, int]) -> DayRun:
+        """:meth:`mark_succeeded` at ``now``."""
+
+    @abc.abstractmethod
+    def _fail(self, day: date, run_id: str, now: datetime, error: str) -> DayRun:
+        """:meth:`mark_failed` at ``now``, ``error`` already truncated."""
+
+    @abc.abstractmethod
+    def _get_day(self, day: date) -> DayRun | None: ...
+
+    @abc.abstractmethod
+    def _list_days(self, start: date, end: date) -> list[DayRun]: ...
+
+    @abc.abstractmethod
+    def _advance_watermark(self, day: date, run_id: str, now: datetime) -> bool: ...
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def format_ts(value: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.sssZ`` (UTC, millisecond precision, fixed width)."""
-    if value.tzinfo is None:
-        raise ValueError(f"timestamp must be timezone-aware, got naive {value!r}")
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def parse_ts(text: str) -> datetime:
-    """Parse a stored timestamp (any ISO-8601 form with an offset or ``Z``) to aware UTC."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"stored timestamp {text!r} has no UTC offset")
-    return value.astimezone(UTC)
+# --- argument checks and the stored time ------------------------------------------------------
 
 
 def now_ms(clock: Clock) -> datetime:
@@ -207,10 +225,3 @@ def truncate_error(error: str) -> str:
     mark = _TRUNCATION_MARK.format(n=len(error))
     keep = MAX_ERROR_CHARS - len(mark)
     return error[:keep] + _TRUNCATION_MARK.format(n=len(error) - keep)
-
-
-def day_range_check(start: date, end: date) -> None:
-    check_day(start)
-    check_day(end)
-    if start > end:
-        raise ValueError(f"list_days: start {start} is after end {end}")

@@ -18,15 +18,16 @@ concurrent writers (Airflow workers, the Lambda, the Step Functions twin) see on
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Mapping
-from datetime import date
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from wistia_pipeline.dates import days_between, format_ts, parse_ts
 from wistia_pipeline.state.base import (
-    DEFAULT_LEASE_SECONDS,
     Clock,
     DayAlreadyClaimed,
     DayRun,
@@ -34,17 +35,10 @@ from wistia_pipeline.state.base import (
     NotClaimedByRun,
     RunStateStore,
     StateStoreError,
-    check_counts,
-    check_day,
-    check_run_id,
-    day_range_check,
-    format_ts,
-    lease_until,
-    now_ms,
-    parse_ts,
-    truncate_error,
-    utcnow,
 )
+
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer
 
 # --- key schema: keep in sync with include/infra (CloudFormation) and docs/state-store.md ----
 PARTITION_KEY = "pk"
@@ -92,6 +86,7 @@ OVERLAP_FILTER = (
 )
 OVERLAP_NAMES: Mapping[str, str] = {"#day": "day", "#status": "status"}
 
+# placeholders of reserved words; DynamoDB refuses a request that names one it does not use
 _NAMES = {"#status": "status", "#day": "day", "#error": "error"}
 _BATCH_GET_MAX_KEYS = 100
 _BATCH_GET_MAX_ROUNDS = 8
@@ -145,95 +140,67 @@ class DynamoDBRunStateStore(RunStateStore):
     def __init__(self, table_name: str, client: Any = None, clock: Clock | None = None) -> None:
         if not table_name:
             raise ValueError("table_name must be non-empty")
+        super().__init__(clock)
         if client is None:
             import boto3  # honours AWS_ENDPOINT_URL (moto server in tests)
 
             client = boto3.client("dynamodb")
         self.table_name = table_name
         self._client = client
-        self._clock: Clock = clock or utcnow
 
     def __repr__(self) -> str:
         return f"DynamoDBRunStateStore({self.table_name!r})"
 
-    def claim_day(
-        self, day: date, run_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
-    ) -> DayRun:
-        check_day(day)
-        check_run_id(run_id)
-        now = now_ms(self._clock)
-        lease = lease_until(now, lease_seconds)
-        try:
-            response = self._call(
-                "update_item",
-                TableName=self.table_name,
-                Key=day_key(day),
-                UpdateExpression=CLAIM_UPDATE,
-                ConditionExpression=CLAIM_CONDITION,
-                ExpressionAttributeNames=_NAMES,
-                ExpressionAttributeValues={
-                    ":day": {"S": day.isoformat()},
-                    ":running": {"S": DayStatus.RUNNING.value},
-                    ":run_id": {"S": run_id},
-                    ":zero": {"N": "0"},
-                    ":one": {"N": "1"},
-                    ":now": {"S": format_ts(now)},
-                    ":lease": {"S": format_ts(lease)},
-                    ":no_counts": {"M": {}},
-                },
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise
-            raise DayAlreadyClaimed(day, self._old_item(exc, day)) from None
-        return item_to_day_run(response["Attributes"])
+    # --- operations (arguments checked by RunStateStore) --------------------------------
 
-    def mark_succeeded(self, day: date, run_id: str, counts: Mapping[str, int]) -> DayRun:
-        clean = check_counts(counts)
-        return self._finish(
-            day,
-            run_id,
-            SUCCEED_UPDATE,
-            {
-                ":succeeded": {"S": DayStatus.SUCCEEDED.value},
-                ":counts": {"M": {k: {"N": str(v)} for k, v in clean.items()}},
-            },
-            names={"#status": "status", "#error": "error"},
-        )
+    def _claim(self, day: date, run_id: str, now: datetime, lease: datetime) -> DayRun:
+        values = {
+            ":day": {"S": day.isoformat()},
+            ":zero": {"N": "0"},
+            ":one": {"N": "1"},
+            ":lease": {"S": format_ts(lease)},
+            ":no_counts": {"M": {}},
+        }
+        refused = functools.partial(DayAlreadyClaimed, day)
+        return self._update_day(day, run_id, now, CLAIM_UPDATE, CLAIM_CONDITION, values, refused)
 
-    def mark_failed(self, day: date, run_id: str, error: str) -> DayRun:
-        return self._finish(
-            day,
-            run_id,
-            FAIL_UPDATE,
-            {
-                ":failed": {"S": DayStatus.FAILED.value},
-                ":error": {"S": truncate_error(error)},
-            },
-            names={"#status": "status", "#error": "error"},
-        )
+    def _succeed(self, day: date, run_id: str, now: datetime, counts: dict[str, int]) -> DayRun:
+        values = {
+            ":succeeded": {"S": DayStatus.SUCCEEDED.value},
+            ":counts": {"M": {k: {"N": str(v)} for k, v in counts.items()}},
+        }
+        return self._finish(day, run_id, now, SUCCEED_UPDATE, values)
+
+    def _fail(self, day: date, run_id: str, now: datetime, error: str) -> DayRun:
+        values = {":failed": {"S": DayStatus.FAILED.value}, ":error": {"S": error}}
+        return self._finish(day, run_id, now, FAIL_UPDATE, values)
 
     def _finish(
+        self, day: date, run_id: str, now: datetime, update: str, values: dict[str, Any]
+    ) -> DayRun:
+        refused = functools.partial(NotClaimedByRun, day, run_id)
+        return self._update_day(day, run_id, now, update, FINISH_CONDITION, values, refused)
+
+    def _update_day(
         self,
         day: date,
         run_id: str,
+        now: datetime,
         update: str,
+        condition: str,
         values: dict[str, dict[str, Any]],
-        names: dict[str, str],
+        refused: Callable[[DayRun | None], StateStoreError],
     ) -> DayRun:
-        check_day(day)
-        check_run_id(run_id)
-        now = now_ms(self._clock)
+        """One conditional ``UpdateItem`` of the day's item; return the item as written. When
+        the condition fails, raise ``refused(the item as it was)``."""
         try:
             response = self._call(
                 "update_item",
                 TableName=self.table_name,
                 Key=day_key(day),
                 UpdateExpression=update,
-                ConditionExpression=FINISH_CONDITION,
-                ExpressionAttributeNames=names,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=_names(update, condition),
                 ExpressionAttributeValues={
                     **values,
                     ":running": {"S": DayStatus.RUNNING.value},
@@ -246,21 +213,19 @@ class DynamoDBRunStateStore(RunStateStore):
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise
-            raise NotClaimedByRun(day, run_id, self._old_item(exc, day)) from None
+            raise refused(self._old_item(exc, day)) from None
         return item_to_day_run(response["Attributes"])
 
-    def get_day(self, day: date) -> DayRun | None:
-        check_day(day)
+    def _get_day(self, day: date) -> DayRun | None:
         response = self._call(
             "get_item", TableName=self.table_name, Key=day_key(day), ConsistentRead=True
         )
         item = response.get("Item")
         return None if item is None else item_to_day_run(item)
 
-    def list_days(self, start: date, end: date) -> list[DayRun]:
+    def _list_days(self, start: date, end: date) -> list[DayRun]:
         """BatchGetItem over the day keys of the range (no scan, no index needed)."""
-        day_range_check(start, end)
-        days = [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
+        days = days_between(start, end)
         found: list[DayRun] = []
         for offset in range(0, len(days), _BATCH_GET_MAX_KEYS):
             keys = [day_key(d) for d in days[offset : offset + _BATCH_GET_MAX_KEYS]]
@@ -282,10 +247,7 @@ class DynamoDBRunStateStore(RunStateStore):
             f"{_BATCH_GET_MAX_ROUNDS} rounds"
         )
 
-    def advance_watermark(self, day: date, run_id: str) -> bool:
-        check_day(day)
-        check_run_id(run_id)
-        now = now_ms(self._clock)
+    def _advance_watermark(self, day: date, run_id: str, now: datetime) -> bool:
         try:
             self._call(
                 "update_item",
@@ -336,22 +298,35 @@ class DynamoDBRunStateStore(RunStateStore):
 def item_to_day_run(item: Mapping[str, Any]) -> DayRun:
     """Decode a day item (DynamoDB attribute-value JSON) into a :class:`DayRun`."""
     try:
-        finished = item.get("finished_at")
-        error = item.get("error")
+        fields = {name: _deserializer().deserialize(value) for name, value in item.items()}
+        finished = fields.get("finished_at")
         return DayRun(
-            day=date.fromisoformat(item["day"]["S"]),
-            status=DayStatus(item["status"]["S"]),
-            run_id=item["run_id"]["S"],
-            attempt=int(item["attempt"]["N"]),
-            started_at=parse_ts(item["started_at"]["S"]),
-            finished_at=None if finished is None or "NULL" in finished else parse_ts(finished["S"]),
-            counts={k: int(v["N"]) for k, v in item.get("counts", {"M": {}})["M"].items()},
-            error=None if error is None or "NULL" in error else error["S"],
-            lease_expires_at=parse_ts(item["lease_expires_at"]["S"]),
+            day=date.fromisoformat(fields["day"]),
+            status=DayStatus(fields["status"]),
+            run_id=fields["run_id"],
+            attempt=int(fields["attempt"]),
+            started_at=parse_ts(fields["started_at"]),
+            finished_at=None if finished is None else parse_ts(finished),
+            counts={k: int(v) for k, v in fields.get("counts", {}).items()},
+            error=fields.get("error"),
+            lease_expires_at=parse_ts(fields["lease_expires_at"]),
         )
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError, ArithmeticError) as exc:
         key = item.get(PARTITION_KEY, {}).get("S", "?")
         raise StateStoreError(f"malformed state item {key}: {exc!r}") from exc
+
+
+@functools.cache
+def _deserializer() -> TypeDeserializer:
+    # deferred: boto3 takes ~0.2 s to import; the twin builder needs only the expressions
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
+def _names(*expressions: str) -> dict[str, str]:
+    """The attribute-name placeholders ``expressions`` use."""
+    return {key: name for key, name in _NAMES.items() if any(key in e for e in expressions)}
 
 
 def _code(exc: ClientError) -> str:

@@ -9,14 +9,15 @@ the first one's row. WAL journal mode lets readers proceed while a writer holds 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 
+from wistia_pipeline.dates import format_ts, parse_ts
 from wistia_pipeline.state.base import (
-    DEFAULT_LEASE_SECONDS,
     Clock,
     DayAlreadyClaimed,
     DayRun,
@@ -24,16 +25,6 @@ from wistia_pipeline.state.base import (
     NotClaimedByRun,
     RunStateStore,
     StateStoreError,
-    check_counts,
-    check_day,
-    check_run_id,
-    day_range_check,
-    format_ts,
-    lease_until,
-    now_ms,
-    parse_ts,
-    truncate_error,
-    utcnow,
 )
 
 SCHEMA_VERSION = 1
@@ -69,8 +60,8 @@ class SQLiteRunStateStore(RunStateStore):
     """:class:`RunStateStore` in one SQLite file (created with its schema on first use)."""
 
     def __init__(self, path: str | Path, clock: Clock | None = None) -> None:
+        super().__init__(clock)
         self.path = Path(path)
-        self._clock: Clock = clock or utcnow
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._init_schema()
 
@@ -88,29 +79,14 @@ class SQLiteRunStateStore(RunStateStore):
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction holding the database lock from its first read to COMMIT."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connect()
-        try:
+        with contextlib.closing(self._connect()) as conn, _immediate(conn):
             yield conn
-        finally:
-            conn.close()
+
+    def _read(self) -> contextlib.closing[sqlite3.Connection]:
+        return contextlib.closing(self._connect())
 
     def _init_schema(self) -> None:
-        conn = self._connect()
-        try:
+        with self._read() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 raise StateStoreError(
@@ -119,26 +95,13 @@ class SQLiteRunStateStore(RunStateStore):
             # WAL is persistent in the file; setting it needs no other connection to be open
             # mid-transaction, and is a no-op when already set.
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("BEGIN IMMEDIATE")
-            try:  # statement by statement: executescript() would COMMIT implicitly
+            with _immediate(conn):  # statement by statement: executescript() would COMMIT
                 for statement in _split_sql(_SCHEMA):
                     conn.execute(statement)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
 
-    # --- operations ---------------------------------------------------------------------
+    # --- operations (arguments checked by RunStateStore) --------------------------------
 
-    def claim_day(
-        self, day: date, run_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
-    ) -> DayRun:
-        check_day(day)
-        check_run_id(run_id)
-        now = now_ms(self._clock)
-        lease = lease_until(now, lease_seconds)
+    def _claim(self, day: date, run_id: str, now: datetime, lease: datetime) -> DayRun:
         with self._write() as conn:
             current = _fetch(conn, day)
             if (
@@ -166,24 +129,22 @@ class SQLiteRunStateStore(RunStateStore):
             )
         return claimed
 
-    def mark_succeeded(self, day: date, run_id: str, counts: Mapping[str, int]) -> DayRun:
-        clean = check_counts(counts)
-        return self._finish(day, run_id, DayStatus.SUCCEEDED, counts=clean, error=None)
+    def _succeed(self, day: date, run_id: str, now: datetime, counts: dict[str, int]) -> DayRun:
+        return self._finish(day, run_id, now, DayStatus.SUCCEEDED, counts, None)
 
-    def mark_failed(self, day: date, run_id: str, error: str) -> DayRun:
-        return self._finish(day, run_id, DayStatus.FAILED, counts=None, error=truncate_error(error))
+    def _fail(self, day: date, run_id: str, now: datetime, error: str) -> DayRun:
+        return self._finish(day, run_id, now, DayStatus.FAILED, None, error)
 
     def _finish(
         self,
         day: date,
         run_id: str,
+        now: datetime,
         status: DayStatus,
         counts: dict[str, int] | None,
         error: str | None,
     ) -> DayRun:
-        check_day(day)
-        check_run_id(run_id)
-        now = now_ms(self._clock)
+        """RUNNING by ``run_id`` -> ``status``; ``counts`` None keeps the claim's counts."""
         with self._write() as conn:
             current = _fetch(conn, day)
             if (
@@ -192,16 +153,12 @@ class SQLiteRunStateStore(RunStateStore):
                 or current.run_id != run_id
             ):
                 raise NotClaimedByRun(day, run_id, current)
-            finished = DayRun(
-                day=day,
+            finished = dataclasses.replace(
+                current,
                 status=status,
-                run_id=run_id,
-                attempt=current.attempt,
-                started_at=current.started_at,
                 finished_at=now,
                 counts=current.counts if counts is None else counts,
                 error=error,
-                lease_expires_at=current.lease_expires_at,
             )
             conn.execute(
                 "UPDATE day_runs SET status = ?, finished_at = ?, counts = ?, error = ?, "
@@ -218,13 +175,11 @@ class SQLiteRunStateStore(RunStateStore):
             )
         return finished
 
-    def get_day(self, day: date) -> DayRun | None:
-        check_day(day)
+    def _get_day(self, day: date) -> DayRun | None:
         with self._read() as conn:
             return _fetch(conn, day)
 
-    def list_days(self, start: date, end: date) -> list[DayRun]:
-        day_range_check(start, end)
+    def _list_days(self, start: date, end: date) -> list[DayRun]:
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM day_runs WHERE day BETWEEN ? AND ? ORDER BY day",
@@ -232,10 +187,7 @@ class SQLiteRunStateStore(RunStateStore):
             ).fetchall()
         return [_from_row(row) for row in rows]
 
-    def advance_watermark(self, day: date, run_id: str) -> bool:
-        check_day(day)
-        check_run_id(run_id)
-        now = now_ms(self._clock)
+    def _advance_watermark(self, day: date, run_id: str, now: datetime) -> bool:
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO watermark (name, watermark_day, run_id, updated_at) "
@@ -253,6 +205,19 @@ class SQLiteRunStateStore(RunStateStore):
                 "SELECT watermark_day FROM watermark WHERE name = ?", (WATERMARK_NAME,)
             ).fetchone()
         return None if row is None else date.fromisoformat(row["watermark_day"])
+
+
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error): the write lock is taken
+    before the first read, so two writers are serialised."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _split_sql(script: str) -> list[str]:
