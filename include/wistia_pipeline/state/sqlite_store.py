@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -56,6 +57,23 @@ PRAGMA user_version = {SCHEMA_VERSION};
 _COLUMNS = "day, status, run_id, attempt, started_at, finished_at, counts, error, lease_expires_at"
 
 
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL`` (persistent in the file, a no-op once set).
+
+    Switching modes can answer "database is locked" at once, without the busy handler, while
+    other processes open the same new file: retry until the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class SQLiteRunStateStore(RunStateStore):
     """:class:`RunStateStore` in one SQLite file (created with its schema on first use)."""
 
@@ -92,9 +110,7 @@ class SQLiteRunStateStore(RunStateStore):
                 raise StateStoreError(
                     f"{self.path}: state schema version {version}, this code knows {SCHEMA_VERSION}"
                 )
-            # WAL is persistent in the file; setting it needs no other connection to be open
-            # mid-transaction, and is a no-op when already set.
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
             with _immediate(conn):  # statement by statement: executescript() would COMMIT
                 for statement in _split_sql(_SCHEMA):
                     conn.execute(statement)
