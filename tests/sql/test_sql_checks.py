@@ -11,6 +11,7 @@ from sql_lake import DAYS, END, RECON_TYPES, START, write_rows
 from wistia_pipeline.sql import (
     CheckResult,
     DataCheckFailed,
+    check_result_from_athena,
     check_result_from_rows,
     list_queries,
     raise_for_failures,
@@ -146,5 +147,41 @@ def test_malformed_check_output_is_rejected() -> None:
         check_result_from_rows("x", ["name", "failures", "detail"], [("a", 0, "")])
     with pytest.raises(DataCheckFailed, match="NULL"):
         check_result_from_rows("x", ["check_name", "failures", "detail"], [("a", None, "")])
+    with pytest.raises(DataCheckFailed, match="a row of 2 values"):
+        check_result_from_rows("x", ["check_name", "failures", "detail"], [("a", 0)])
+    with pytest.raises(DataCheckFailed, match="'many', not an integer"):
+        check_result_from_rows("x", ["check_name", "failures", "detail"], [("a", "many", "")])
     ok = check_result_from_rows("x", ["CHECK_NAME", "failures", "detail"], [("a", 0, None)])
     assert ok == CheckResult("a", 0, "") and ok.passed
+
+
+def _athena(*rows: tuple[str | None, ...]) -> dict:
+    """A GetQueryResults response (every value is text; None is a SQL NULL)."""
+    cells = [[{} if v is None else {"VarCharValue": v} for v in row] for row in rows]
+    return {"ResultSet": {"Rows": [{"Data": data} for data in cells]}}
+
+
+def test_athena_results_follow_the_same_contract() -> None:
+    header = ("check_name", "failures", "detail")
+    assert check_result_from_athena("c", _athena(header, ("c", "2", "x"))) == CheckResult(
+        "c", 2, "x"
+    )
+    assert check_result_from_athena("c", _athena(header, ("c", "0", None))).passed
+    with pytest.raises(DataCheckFailed, match="c returned 0 rows"):
+        check_result_from_athena("c", _athena(header))
+    with pytest.raises(DataCheckFailed, match="columns"):  # no header row
+        check_result_from_athena("c", _athena(("c", "0", "x")))
+    with pytest.raises(DataCheckFailed, match="columns"):
+        check_result_from_athena("c", {})
+    with pytest.raises(DataCheckFailed, match="not an integer"):
+        check_result_from_athena("c", _athena(header, ("c", "many", "x")))
+
+
+def test_failure_message_names_the_window_and_every_failed_check() -> None:
+    results = [CheckResult("a", 0, ""), CheckResult("b", 3, "d1"), CheckResult("c", 1, "d2")]
+    with pytest.raises(DataCheckFailed) as info:
+        raise_for_failures(results, window=(START, END))
+    assert str(info.value) == (
+        f"2 of 3 data checks failed for {START}..{END}: b: 3 failure(s) (d1); c: 1 failure(s) (d2)"
+    )
+    assert info.value.results == results

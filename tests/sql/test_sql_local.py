@@ -3,7 +3,6 @@ packaging of the SQL files, and the CLI."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,7 +19,6 @@ from wistia_pipeline.sql import (
     athena_to_duckdb,
     list_queries,
     load_sql,
-    render_workgroup,
     run_query_local,
     sql_root,
 )
@@ -109,20 +107,10 @@ def test_sql_root_holds_the_three_kinds() -> None:
     assert (REPO / "include" / "sql" / "README.md").is_file()
 
 
-def test_workgroup_definition() -> None:
-    wg = render_workgroup("wistia_prod", "s3://results-bucket/athena")
-    config = wg["WorkGroupConfiguration"]
-    assert wg["Name"] == "wistia_prod"
-    assert config["ResultConfiguration"]["OutputLocation"] == "s3://results-bucket/athena/"
-    assert config["EnforceWorkGroupConfiguration"] is True
-    assert config["BytesScannedCutoffPerQuery"] >= 10_000_000  # Athena's minimum
-    assert "${" not in json.dumps(wg)
-
-
 def test_sql_is_readable_from_the_built_plugins_zip_without_duckdb(tmp_path: Path) -> None:
     """From MWAA's plugins.zip as the project builds it: SQL found via importlib.resources
     (even zipimported), and importing the package pulls in neither duckdb nor the source tree."""
-    from wistia_pipeline.packaging.plugins_zip import build_plugins_zip
+    from wistia_dev.zips import build_plugins_zip
 
     archive = build_plugins_zip(tmp_path / "plugins.zip")
     with zipfile.ZipFile(archive) as zf:
@@ -130,7 +118,6 @@ def test_sql_is_readable_from_the_built_plugins_zip_without_duckdb(tmp_path: Pat
     for kind in ("ddl", "checks", "examples"):
         for name in list_queries(kind):
             assert f"wistia_pipeline/sql/files/{kind}/{name}.sql" in shipped
-    assert "wistia_pipeline/sql/files/workgroup.json" in shipped
     script = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "import wistia_pipeline.sql as s;"

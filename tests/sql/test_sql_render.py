@@ -42,6 +42,27 @@ def test_escaped_placeholder_stays_literal_for_athena() -> None:
 
 
 @pytest.mark.parametrize(
+    ("template", "rendered"),
+    [
+        ("regexp_like(v, '^[0-9a-f]{64}$')", "regexp_like(v, '^[0-9a-f]{64}$')"),
+        ("([^0-9.]|$)", "([^0-9.]|$)"),
+        ("$database $$x $", "$database $$x $"),
+        ("$${unclosed", "$${unclosed"),
+        ("$$${database}", "$${database}"),
+        ("${database}}", "w}"),
+    ],
+)
+def test_only_braced_placeholders_are_substituted(template: str, rendered: str) -> None:
+    assert render_template(template, {"database": "w"}) == rendered
+
+
+@pytest.mark.parametrize(("template", "name"), [("${foo}", "foo"), ("${ database }", " database ")])
+def test_a_placeholder_without_a_value_names_the_template(template: str, name: str) -> None:
+    with pytest.raises(SqlParamError, match=rf"^src needs parameter\(s\) \['{name}'\]$"):
+        render_template(template, {"database": "w"}, "src")
+
+
+@pytest.mark.parametrize(
     ("name", "value"),
     [
         ("database", "wistia; DROP TABLE x"),
@@ -67,7 +88,6 @@ def test_escaped_placeholder_stays_literal_for_athena() -> None:
         ("lake_uri", "s3://bucket/with space"),
         ("lake_uri", "relative/path"),
         ("lake_uri", "http://example.com/x"),
-        ("results_uri", "/local/path"),
     ],
 )
 def test_rejects_unsafe_values(name: str, value: object) -> None:

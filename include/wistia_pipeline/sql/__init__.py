@@ -7,16 +7,19 @@ ship wherever the package ships (MWAA ``plugins.zip``, wheel, checkout). See
 
 from __future__ import annotations
 
-import json
-
-from .checks import CheckResult, DataCheckFailed, check_result_from_rows, raise_for_failures
+from .checks import (
+    CheckResult,
+    DataCheckFailed,
+    check_result_from_athena,
+    check_result_from_rows,
+    raise_for_failures,
+)
 from .loader import (
     KINDS,
     SqlNotFound,
     list_queries,
     load_sql,
     sql_root,
-    workgroup_template_text,
 )
 from .local import LocalSchemaMismatch, connect_local, run_checks_local, run_query_local
 from .render import PARAMETERS, SqlParamError, render_template
@@ -36,17 +39,6 @@ def render_sql(kind: str, name: str, **params: object) -> str:
     return sql
 
 
-def render_workgroup(workgroup: str, results_uri: str) -> dict:
-    """The Athena workgroup (CloudFormation ``AWS::Athena::WorkGroup`` properties) for
-    ``workgroup`` writing query results to ``results_uri`` (s3://...)."""
-    text = render_template(
-        workgroup_template_text(),
-        {"workgroup": workgroup, "results_uri": results_uri},
-        "workgroup.json",
-    )
-    return json.loads(text)
-
-
 __all__ = [
     "KINDS",
     "PARAMETERS",
@@ -57,6 +49,7 @@ __all__ = [
     "SqlParamError",
     "SqlTranslationError",
     "athena_to_duckdb",
+    "check_result_from_athena",
     "check_result_from_rows",
     "connect_local",
     "list_queries",
@@ -64,7 +57,6 @@ __all__ = [
     "raise_for_failures",
     "render_sql",
     "render_template",
-    "render_workgroup",
     "run_checks_local",
     "run_query_local",
     "sql_root",

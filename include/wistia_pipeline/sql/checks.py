@@ -1,15 +1,17 @@
 """Data-check results: every ``checks/*.sql`` returns exactly one row
 ``(check_name varchar, failures bigint, detail varchar)`` and passes when ``failures = 0``.
 
-Shared by the local runner (DuckDB) and the Athena adapter: both turn the rows they got into
-:class:`CheckResult` with :func:`check_result_from_rows` and fail a run with
-:func:`raise_for_failures`.
+The one result type of both targets: DuckDB rows (:func:`check_result_from_rows`) and Athena's
+``GetQueryResults`` (:func:`check_result_from_athena`) become :class:`CheckResult`, and
+:func:`raise_for_failures` fails a run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 CHECK_COLUMNS = ("check_name", "failures", "detail")
 
@@ -42,17 +44,37 @@ def check_result_from_rows(
         raise DataCheckFailed(f"check {source} returned columns {names}, expected {CHECK_COLUMNS}")
     if len(rows) != 1:
         raise DataCheckFailed(f"check {source} returned {len(rows)} rows, expected exactly 1")
+    if len(rows[0]) != len(CHECK_COLUMNS):
+        raise DataCheckFailed(f"check {source} returned a row of {len(rows[0])} values: {rows[0]}")
     check_name, failures, detail = rows[0]
     if failures is None:
         raise DataCheckFailed(f"check {source} returned failures = NULL")
-    return CheckResult(str(check_name), int(failures), "" if detail is None else str(detail))
+    try:
+        count = int(failures)  # Athena returns every value as text
+    except (TypeError, ValueError):
+        raise DataCheckFailed(
+            f"check {source} returned failures = {failures!r}, not an integer"
+        ) from None
+    return CheckResult(str(check_name), count, "" if detail is None else str(detail))
 
 
-def raise_for_failures(results: Sequence[CheckResult]) -> None:
-    """Raise :class:`DataCheckFailed` naming every failed check; return when all passed."""
+def check_result_from_athena(source: str, response: Mapping[str, Any] | None) -> CheckResult:
+    """One check's Athena ``GetQueryResults`` response; its first row is the column header."""
+    rows = ((response or {}).get("ResultSet") or {}).get("Rows") or []
+    values = [[cell.get("VarCharValue") for cell in row.get("Data", [])] for row in rows]
+    header, body = (values[0], values[1:]) if values else ([], [])
+    return check_result_from_rows(source, header, body)
+
+
+def raise_for_failures(
+    results: Sequence[CheckResult], window: tuple[date, date] | None = None
+) -> None:
+    """Raise :class:`DataCheckFailed` naming every failed check (and the checked ``window``,
+    when given); return when all passed."""
     failed = [r for r in results if not r.passed]
     if failed:
+        scope = f" for {window[0]}..{window[1]}" if window else ""
         lines = "; ".join(f"{r.check_name}: {r.failures} failure(s) ({r.detail})" for r in failed)
         raise DataCheckFailed(
-            f"{len(failed)} of {len(results)} data checks failed: {lines}", results
+            f"{len(failed)} of {len(results)} data checks failed{scope}: {lines}", results
         )

@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
+from .. import dates
 from ..config import load_settings
 from .checks import DataCheckFailed
 from .loader import KINDS, list_queries
@@ -94,8 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     settings = load_settings()
     lake_uri = args.lake_uri or settings.lake_uri
-    end = args.end_date or datetime.now(UTC).date()
-    start = args.start_date or end - timedelta(days=settings.lookback_days)
+    end = args.end_date or dates.utcnow().date()
+    start = args.start_date or dates.window(end, settings.lookback_days)[0]
     if start > end:
         parser.error(f"--start-date {start} is after --end-date {end}")
     try:

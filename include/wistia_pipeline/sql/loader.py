@@ -80,8 +80,3 @@ def find_query(name: str) -> tuple[str, str]:
     if len(matches) > 1:
         raise SqlNotFound(f"{name!r} is ambiguous ({matches}); prefix it with its kind")
     return matches[0], name
-
-
-def workgroup_template_text() -> str:
-    """The raw workgroup template (JSON with ``${workgroup}`` / ``${results_uri}``)."""
-    return _files().joinpath("workgroup.json").read_text(encoding="utf-8")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 
-_PLACEHOLDER = re.compile(r"\$(\$?)\{([^}]*)\}")
 _IDENTIFIER = re.compile(r"[a-z0-9_]{1,255}")
 _S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._=/-]*)?")
 _LOCAL_PATH = re.compile(r"/[A-Za-z0-9._=/-]*")
@@ -78,28 +78,33 @@ def _lake_uri(name: str, value: object) -> str:
     )
 
 
-def _s3_uri(name: str, value: object) -> str:
-    if isinstance(value, str) and _S3_URI.fullmatch(value.rstrip("/")):
-        return value.rstrip("/") + "/"
-    raise SqlParamError(f"{name} must be an s3://bucket/prefix URI, got {value!r}")
-
-
 #: Every parameter a template may use, with the validator that renders it.
 PARAMETERS: dict[str, Callable[[str, object], str]] = {
     "start_date": _iso_date,
     "end_date": _iso_date,
     "database": _identifier,
-    "workgroup": _identifier,
     "tolerance": _non_negative_number,
     "top_n": _positive_int,
     "lake_uri": _lake_uri,
-    "results_uri": _s3_uri,
 }
+
+
+class _SqlTemplate(string.Template):
+    """Only ``${name}`` is a placeholder and ``$${name}`` renders a literal ``${name}``; any
+    other ``$`` is SQL text (regex anchors such as ``'^[0-9a-f]{64}$'``), left as written."""
+
+    pattern = r"""
+        \$(?:
+          (?P<escaped>\$)(?=\{[^}]*\})       # $${name} -> ${name}
+        | \{(?P<braced>[^}]*)\}              # ${name}
+        | (?P<named>(?!))(?P<invalid>(?!))   # never: bare $ and $name are not placeholders
+        )
+    """
 
 
 def placeholders(template: str) -> set[str]:
     """Names of the parameters ``template`` needs (escaped ``$${x}`` excluded)."""
-    return {m.group(2) for m in _PLACEHOLDER.finditer(template) if not m.group(1)}
+    return set(_SqlTemplate(template).get_identifiers())
 
 
 def validate_params(params: Mapping[str, object]) -> dict[str, str]:
@@ -125,11 +130,4 @@ def render_template(template: str, params: Mapping[str, object], source: str = "
     missing = sorted(name for name in placeholders(template) if name not in values)
     if missing:
         raise SqlParamError(f"{source} needs parameter(s) {missing}")
-
-    def substitute(match: re.Match[str]) -> str:
-        escaped, name = match.group(1), match.group(2)
-        if escaped:
-            return "${" + name + "}"
-        return values[name]
-
-    return _PLACEHOLDER.sub(substitute, template)
+    return _SqlTemplate(template).substitute(values)
