@@ -17,6 +17,7 @@ from wistia_pipeline import pipeline
 REPO = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("parse_probe.py")
 EXPECTED_TASKS = [s.task_id for s in pipeline.STEPS] + [pipeline.MARK_FAILED.task_id]
+GLUE = [s.task_id for s in pipeline.GLUE_STEPS]
 
 
 def probe(dags_folder: Path, tmp_path: Path, **env: str) -> dict:
@@ -87,23 +88,44 @@ def test_same_graph_on_both_targets(parsed: dict) -> None:
                 assert tasks[task_id]["class"] == expected, (target, task_id)
 
 
+def _render(template: str, plan_value: dict, native: bool = True) -> object:
+    """Render a task's templated argument as Airflow does (native types or text) over a plan."""
+    from jinja2 import Environment
+    from jinja2.nativetypes import NativeEnvironment
+
+    class TI:
+        def xcom_pull(self, task_ids: str) -> dict:
+            assert task_ids == pipeline.CLAIM.task_id
+            return plan_value
+
+    env = NativeEnvironment() if native else Environment()
+    return env.from_string(template).render(ti=TI())
+
+
 def test_aws_target_uses_the_provider_operators_with_the_run_plan(parsed: dict) -> None:
     """Names, payload and window come from claim_day's plan at run time, not DAG constants."""
     aws = parsed["aws"]["dags"][pipeline.DAG_ID]["tasks"]
     local = parsed["local"]["dags"][pipeline.DAG_ID]["tasks"]
-    plan = "ti.xcom_pull(task_ids='claim_day')"
+    script_args = {s: {"--start_date": "2026-05-03", "--lake_uri": f"s3://{s}"} for s in GLUE}
+    plan = {
+        "lambda_function": "fn-x",
+        "lambda_payload": {"logical_date": "2026-05-04", "streams": ["events"]},
+        "aws_conn_id": "conn-x",
+        "glue": {s: {"job_name": f"job-{s}", "script_args": script_args[s]} for s in GLUE},
+    }
     ingest = aws["ingest"]["templated"]
-    assert ingest["function_name"] == "{{ " + plan + "['lambda_function'] }}"
-    assert ingest["payload"] == "{{ " + plan + "['lambda_payload'] | tojson }}"
-    assert ingest["aws_conn_id"] == "{{ " + plan + "['aws_conn_id'] }}"
-    for step in ("silver", "gold"):
+    assert _render(ingest["function_name"], plan) == "fn-x"
+    # The Lambda operator renders text (render_template_as_native_obj=False): JSON.
+    assert json.loads(_render(ingest["payload"], plan, native=False)) == plan["lambda_payload"]
+    assert _render(ingest["aws_conn_id"], plan) == "conn-x"
+    assert _render(local["ingest"]["templated"]["payload"], plan) == plan["lambda_payload"]
+    for step in GLUE:
         glue = aws[step]["templated"]
-        assert glue["job_name"] == "{{ " + plan + f"['glue']['{step}']['job_name'] }}}}"
-        assert glue["script_args"] == "{{ " + plan + f"['glue']['{step}']['script_args'] }}}}"
+        assert _render(glue["job_name"], plan) == f"job-{step}"
+        assert _render(glue["script_args"], plan) == script_args[step]
         assert aws[step]["deferrable"] is True
-        # The local stand-ins take the very same templated arguments.
-        assert local[step]["templated"]["script_args"] == glue["script_args"]
-    assert local["ingest"]["templated"]["payload"] == "{{ " + plan + "['lambda_payload'] }}"
+        # The local stand-ins take the very same arguments.
+        assert _render(local[step]["templated"]["script_args"], plan) == script_args[step]
 
 
 def test_graph_shape(parsed: dict) -> None:
