@@ -11,6 +11,7 @@ crashing. The query text is the SAME Athena SQL, translated by :func:`athena_to_
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,8 +74,14 @@ def data_files(location: str) -> list[str]:
     return sorted(files)
 
 
-def _view_sql(con: duckdb.DuckDBPyConnection, database: str, spec: TableSpec) -> str:
-    files = data_files(spec.location)
+def view_sql(
+    con: duckdb.DuckDBPyConnection,
+    database: str,
+    spec: TableSpec,
+    files: Sequence[str] | None = None,
+) -> str:
+    """The view of one table over ``files`` (default: the Parquet under its local location)."""
+    files = data_files(spec.location) if files is None else list(files)
     target = f"{_ident(database)}.{_ident(spec.name)}"
     if not files:
         cols = ", ".join(
@@ -127,7 +134,7 @@ def connect_local(lake_uri: str, database: str = "wistia") -> duckdb.DuckDBPyCon
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(database)}")
         for spec in table_specs(lake, database):
-            con.execute(_view_sql(con, database, spec))
+            con.execute(view_sql(con, database, spec))
     except Exception:
         con.close()
         raise
