@@ -1,44 +1,37 @@
 """Glue job arguments (``--name value``) for the Glue scripts, on AWS Glue and local Spark.
 
 On Glue ``awsglue.utils.getResolvedOptions`` is used (it also understands the arguments Glue
-adds itself, e.g. ``--JOB_NAME``); elsewhere an equivalent parser reads the same form. Unknown
+adds itself, e.g. ``--JOB_NAME``); elsewhere ``argparse`` reads the same form. Unknown
 arguments are ignored, as Glue does.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import NoReturn
+
+from wistia_pipeline.dates import days_between
 
 
 class JobArgumentError(ValueError):
     """A required job argument is missing or malformed."""
 
 
-def _fallback_resolve(argv: Sequence[str], names: Sequence[str]) -> dict[str, str]:
-    wanted = set(names)
-    found: dict[str, str] = {}
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        if token.startswith("--"):
-            name, eq, inline = token[2:].partition("=")
-            if eq:
-                value: str | None = inline
-                i += 1
-            elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
-                value = argv[i + 1]
-                i += 2
-            else:
-                value = None
-                i += 1
-            if name in wanted:
-                if value is None:
-                    raise JobArgumentError(f"job argument --{name} has no value")
-                found[name] = value  # last occurrence wins, as in getResolvedOptions
-        else:
-            i += 1
-    missing = [n for n in names if n not in found]
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse would print usage and exit
+        raise JobArgumentError(f"job arguments: {message}")
+
+
+def _parse_locally(argv: Sequence[str], names: Sequence[str]) -> dict[str, str]:
+    """``getResolvedOptions`` without Glue: the last ``--name value`` wins, others are ignored."""
+    parser = _Parser(add_help=False, allow_abbrev=False)
+    for name in names:
+        parser.add_argument(f"--{name}", dest=name)
+    known, _ = parser.parse_known_args(argv)
+    found = {name: getattr(known, name) for name in names}
+    missing = [name for name, value in found.items() if value is None]
     if missing:
         raise JobArgumentError("missing job argument(s): " + ", ".join(f"--{n}" for n in missing))
     return found
@@ -60,7 +53,7 @@ def resolve_options(
     try:
         from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
     except ImportError:
-        resolved = _fallback_resolve(argv, names)
+        resolved = _parse_locally(argv, names)
     else:
         resolved = getResolvedOptions(list(argv), names)
     out: dict[str, str | None] = dict(optional)
@@ -79,7 +72,7 @@ def window_dates(start: dt.date, end: dt.date) -> list[dt.date]:
     """The inclusive day range; ``start`` after ``end`` is an error."""
     if start > end:
         raise JobArgumentError(f"--start_date {start} is after --end_date {end}")
-    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    return days_between(start, end)
 
 
 def parse_share(value: str | None, name: str) -> float:
@@ -90,3 +83,14 @@ def parse_share(value: str | None, name: str) -> float:
     if not 0.0 <= share <= 1.0:
         raise JobArgumentError(f"--{name} must be within [0, 1], got {share}")
     return share
+
+
+# The arguments both Glue jobs take.
+WINDOW_ARGS = ("start_date", "end_date", "lake_uri")
+
+
+def job_window(args: Mapping[str, str | None]) -> tuple[list[dt.date], str]:
+    """The window's days (``--start_date`` .. ``--end_date``) and the lake root (no ``/`` end)."""
+    start = parse_date(args["start_date"], "start_date")
+    end = parse_date(args["end_date"], "end_date")
+    return window_dates(start, end), str(args["lake_uri"]).rstrip("/")

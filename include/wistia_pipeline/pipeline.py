@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from wistia_pipeline import streams
 from wistia_pipeline.dates import window
 
 DAG_ID = "wistia_daily"
 
-# Streams the ingestion Lambda understands (docs/architecture.md, "Bronze").
-ALL_STREAMS: tuple[str, ...] = ("medias", "media_by_date", "events", "visitors", "analytics")
-
-# Gold tables a successful run publishes (declared as Airflow Assets by the DAG).
-GOLD_TABLES: tuple[str, ...] = ("fact_media_daily", "dim_media", "reconciliation")
+# Streams the ingestion Lambda understands, and the gold tables a successful run publishes
+# (declared as Airflow Assets by the DAG): both listed once, in ``streams``.
+ALL_STREAMS: tuple[str, ...] = streams.ALL_STREAMS
+GOLD_TABLES: tuple[str, ...] = streams.GOLD_TABLES
 
 
 @dataclass(frozen=True)

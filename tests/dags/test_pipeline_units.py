@@ -13,7 +13,6 @@ from wistia_airflow.operators import counts_from_summary
 from wistia_airflow.runtime import data_day, run_info
 from wistia_pipeline import pipeline
 from wistia_pipeline.config import load_settings
-from wistia_pipeline.ingest import ALL_STREAMS as INGEST_STREAMS
 
 
 def test_window_and_payload() -> None:
@@ -30,9 +29,9 @@ def test_window_and_payload() -> None:
         pipeline.lambda_payload(date(2026, 3, 1), 2, ["nope"], "r1")
 
 
-def test_streams_match_the_ingestion() -> None:
-    assert tuple(pipeline.ALL_STREAMS) == tuple(INGEST_STREAMS)
+def test_check_streams_defaults_to_all_in_fetch_order() -> None:
     assert pipeline.check_streams(None) == list(pipeline.ALL_STREAMS)
+    assert pipeline.check_streams(["events", "medias"]) == ["medias", "events"]
 
 
 def test_glue_args() -> None:

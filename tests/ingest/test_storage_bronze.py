@@ -139,11 +139,48 @@ def test_select_complete_runs(lake):
     assert [line["record"]["event_key"] for line in lines] == ["new"]
 
 
-def test_read_run_lines_detects_a_changed_part(tmp_path):
+def landed_run(storage, lake, records):
+    land(storage, lake, "r", "2026-03-05T01:00:00.000Z", records)
+    (run,) = bronze.select_complete_runs(storage, lake, "events", [D])
+    return run
+
+
+def test_parts_matching_their_manifest_are_read_and_verified(lake):
+    storage = open_storage(lake)
+    run = landed_run(storage, lake, [{"event_key": f"k{i}"} for i in range(3)])
+    assert bronze.verified_file_uris(storage, [run]) == run.file_uris
+    assert len(run.file_uris) == 2
+    assert [line["record"]["event_key"] for line in bronze.read_run_lines(storage, run)] == [
+        "k0",
+        "k1",
+        "k2",
+    ]
+
+
+def test_a_changed_part_is_refused_naming_the_file(lake):
+    storage = open_storage(lake)
+    run = landed_run(storage, lake, [{"event_key": "x"}, {"event_key": "y"}])
+    storage.write_bytes(run.file_uris[0], gzip.compress(b'{"record": 1}\n{"record": 2}\n'))
+    for read in (bronze.verified_file_uris, lambda s, r: list(bronze.read_run_lines(s, r[0]))):
+        with pytest.raises(bronze.BronzePartMismatch, match="sha256") as failure:
+            read(storage, [run])
+        assert run.file_uris[0] in str(failure.value)
+
+
+def test_a_part_with_fewer_records_than_its_manifest_is_refused(tmp_path):
+    """Bytes and sha256 rewritten together: only the record count gives the loss away."""
     lake = str(tmp_path)
     storage = open_storage(lake)
-    land(storage, lake, "r", "2026-03-05T01:00:00.000Z", [{"event_key": "x"}])
+    run = landed_run(storage, lake, [{"event_key": "x"}, {"event_key": "y"}])
+    part = run.file_uris[0]
+    lines = gzip.decompress(storage.read_bytes(part)).splitlines(keepends=True)
+    shorter = gzip.compress(lines[0])
+    storage.write_bytes(part, shorter)
+    manifest_uri = f"{part.rsplit('/', 1)[0]}/{bronze.MANIFEST_NAME}"
+    manifest = json.loads(storage.read_bytes(manifest_uri))
+    manifest["files"][0]["sha256"] = hashlib.sha256(shorter).hexdigest()
+    storage.write_bytes(manifest_uri, json.dumps(manifest).encode())
     (run,) = bronze.select_complete_runs(storage, lake, "events", [D])
-    storage.write_bytes(run.file_uris[0], gzip.compress(b'{"record": 1}\n'))
-    with pytest.raises(ValueError, match="sha256"):
-        list(bronze.read_run_lines(storage, run))
+    with pytest.raises(bronze.BronzePartMismatch, match=r"1 records != manifest 2") as failure:
+        bronze.verified_file_uris(storage, [run])
+    assert part in str(failure.value)

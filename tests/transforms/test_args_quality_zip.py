@@ -3,14 +3,15 @@ import zipfile
 
 import pytest
 
+from wistia_dev.zips import build_glue_zip
 from wistia_pipeline.glue_args import (
     JobArgumentError,
+    job_window,
     parse_date,
     parse_share,
     resolve_options,
     window_dates,
 )
-from wistia_pipeline.packaging.glue_zip import build_glue_zip
 from wistia_pipeline.transforms.quality import (
     RejectCount,
     RejectShareExceeded,
@@ -48,8 +49,10 @@ def test_glue_style_arguments():
 def test_missing_and_bad_arguments():
     with pytest.raises(JobArgumentError, match="--lake_uri"):
         resolve_options(["s", "--start_date", "2026-03-01", "--end_date", "2026-03-01"], REQ, {})
-    with pytest.raises(JobArgumentError, match="has no value"):
+    with pytest.raises(JobArgumentError, match="--start_date: expected one argument"):
         resolve_options(["s", "--start_date", "--end_date", "x", "--lake_uri", "y"], REQ, {})
+    with pytest.raises(JobArgumentError, match="--lake_uri"):  # no abbreviations, as on Glue
+        resolve_options(["s", "--start_date", "a", "--end_date", "b", "--lake", "c"], REQ, {})
     with pytest.raises(JobArgumentError, match="YYYY-MM-DD"):
         parse_date("03/01/2026", "start_date")
     with pytest.raises(JobArgumentError, match="after"):
@@ -60,6 +63,13 @@ def test_missing_and_bad_arguments():
         dt.date(2026, 2, 28),
         dt.date(2026, 3, 1),
     ]
+
+
+def test_job_window():
+    args = {"start_date": "2026-02-28", "end_date": "2026-03-01", "lake_uri": "s3://b/lake/"}
+    assert job_window(args) == ([dt.date(2026, 2, 28), dt.date(2026, 3, 1)], "s3://b/lake")
+    with pytest.raises(JobArgumentError, match="after"):
+        job_window({**args, "start_date": "2026-03-02"})
 
 
 def test_reject_share_gate():

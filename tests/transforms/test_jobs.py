@@ -4,19 +4,23 @@ silver -> gold, checked against numbers computed here from the simulator's own d
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import hashlib
 import importlib.util
+import json
 import logging
+import re
 from collections import defaultdict
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from wistia_dev.zips import build_glue_zip
 from wistia_pipeline import bronze
 from wistia_pipeline.config import ConfigError, load_settings
 from wistia_pipeline.ingest import ALL_STREAMS, ingest_day
 from wistia_pipeline.local_spark import GlueScriptError, run_glue_script
-from wistia_pipeline.packaging.glue_zip import build_glue_zip
 from wistia_pipeline.storage import open_storage
 from wistia_pipeline.transforms.quality import RejectShareExceeded
 from wistia_pipeline.transforms.schemas import GOLD_FACT_COLUMNS, SILVER_EVENTS_COLUMNS
@@ -306,3 +310,31 @@ def test_reject_gate_missing_key_and_emptied_day(spark, tmp_path, monkeypatch):
     assert not list((lake / "silver/wistia/events").rglob("*.parquet"))
     assert not list((lake / "gold/wistia/fact_media_daily").rglob("*.parquet"))
     assert not list((lake / "silver/wistia/_rejects/events").rglob("*.parquet"))
+
+
+def test_silver_refuses_bronze_parts_that_do_not_match_their_manifest(spark, tmp_path, monkeypatch):
+    monkeypatch.setenv("WISTIA_PII_HASH_KEY", KEY)
+    lake = tmp_path / "lake"
+    day = dt.date(2026, 3, 1)
+    records = [
+        {"event_key": k, "received_at": "2026-03-01T10:00:00Z", "media_id": "m1"} for k in "ab"
+    ]
+    write_events_run(lake, day, "r1", records, "2026-03-02T00:00:00Z")
+    (part,) = (lake / "bronze/wistia/events/dt=2026-03-01/r1").glob("part-*.ndjson.gz")
+    manifest_path = part.parent / bronze.MANIFEST_NAME
+    lines = gzip.decompress(part.read_bytes()).splitlines(keepends=True)
+
+    part.write_bytes(gzip.compress(b"".join(reversed(lines))))  # same records, other bytes
+    with pytest.raises(bronze.BronzePartMismatch, match=re.escape(f"{part}: sha256")):
+        run_in_process(lake, day, day)
+
+    shorter = gzip.compress(lines[0])  # one record lost, the manifest's sha256 updated to match
+    part.write_bytes(shorter)
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"][0]["sha256"] = hashlib.sha256(shorter).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(
+        bronze.BronzePartMismatch, match=re.escape(f"{part}: 1 records != manifest 2")
+    ):
+        run_in_process(lake, day, day)
+    assert not (lake / "silver").exists()

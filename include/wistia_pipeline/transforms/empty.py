@@ -1,7 +1,7 @@
 """Empty silver tables with their exact schema, for a gold run before a table exists.
 
-The schema comes from running the silver transforms themselves over no input, so it cannot
-drift from what the silver job writes.
+The schema comes from running the table's own silver spec over no input, so it cannot drift
+from what the silver job writes.
 """
 
 from __future__ import annotations
@@ -11,28 +11,23 @@ import secrets
 
 from pyspark.sql import DataFrame, SparkSession
 
-from . import silver
 from .envelope import parse_envelopes
 from .lake_io import LINES_SCHEMA
 from .pii import PiiHasher
+from .registry import SILVER
 
 _DAY = dt.date(2000, 1, 1)
 
 
 def empty_silver(spark: SparkSession, table: str) -> DataFrame:
+    """No rows, with the columns and types of silver ``table``."""
+    streams = [stream for stream, spec in SILVER.items() if table in spec.tables]
+    if not streams:
+        raise ValueError(f"no empty schema for silver table {table!r}")
+    stream, spec = streams[0], SILVER[streams[0]]
     lines = spark.createDataFrame([], LINES_SCHEMA)
     # A random throwaway key: nothing is hashed (no rows); only the column types matter.
     hasher = PiiHasher(secrets.token_hex(32))
-    if table == "events":
-        checked = silver.check_events(parse_envelopes(lines, "events"), _DAY, _DAY)
-        return silver.events_silver(checked.valid, hasher)
-    if table == "media_daily_stats":
-        checked = silver.check_media_by_date(parse_envelopes(lines, "media_by_date"), _DAY, _DAY)
-        return silver.media_daily_stats_silver(checked.valid)
-    if table == "media_analytics_daily":
-        checked = silver.check_analytics(parse_envelopes(lines, "analytics"), _DAY, _DAY)
-        return silver.media_analytics_silver(checked.valid)
-    if table == "medias":
-        checked = silver.check_medias(parse_envelopes(lines, "medias"))
-        return silver.medias_current(silver.medias_snapshot_silver(checked.valid))
-    raise ValueError(f"no empty schema for silver table {table!r}")
+    rows = spec.build(spec.check(parse_envelopes(lines, stream), _DAY, _DAY).valid, hasher)
+    derived = {d.table: d.build for d in spec.derived}
+    return derived[table](rows) if table in derived else rows

@@ -9,6 +9,39 @@ from .casts import latest_per_key
 from .schemas import GOLD_FACT_COLUMNS, GOLD_RECONCILIATION_COLUMNS
 
 
+def _per_event(events: DataFrame) -> DataFrame:
+    """Per (media_id, dt) of silver events: counts, mean percent viewed, latest name."""
+    return events.groupBy("media_id", "dt").agg(
+        F.count(F.lit(1)).alias("events"),
+        F.countDistinct("visitor_key").alias("unique_visitors"),
+        F.avg("percent_viewed").alias("avg_percent_viewed"),
+        F.max_by("media_name", F.struct("received_at", "event_key")).alias("_event_media_name"),
+        F.max("_fetched_at").alias("_events_fetched_at"),
+    )
+
+
+def _day_stats(stats: DataFrame) -> DataFrame:
+    return stats.select(
+        "media_id",
+        "dt",
+        F.col("load_count").alias("loads"),
+        F.col("play_count").alias("plays"),
+        F.col("hours_watched").cast("double").alias("hours_watched"),
+        F.col("_fetched_at").alias("_stats_fetched_at"),
+    )
+
+
+def _day_analytics(analytics: DataFrame) -> DataFrame:
+    return analytics.select(
+        "media_id",
+        "dt",
+        F.col("unique_visitors").cast("bigint").alias("analytics_unique_visitors"),
+        F.col("play_rate").cast("double").alias("analytics_play_rate"),
+        F.col("engagement_rate").cast("double").alias("analytics_engagement_rate"),
+        F.col("_fetched_at").alias("_analytics_fetched_at"),
+    )
+
+
 def fact_media_daily(
     events: DataFrame,
     stats: DataFrame,
@@ -26,33 +59,11 @@ def fact_media_daily(
     - ``gold_ingested_at``: the latest ``_fetched_at`` of the bronze data behind the row
       (deterministic, so recomputing a window leaves identical data).
     """
-    per_event = events.groupBy("media_id", "dt").agg(
-        F.count(F.lit(1)).alias("events"),
-        F.countDistinct("visitor_key").alias("unique_visitors"),
-        F.avg("percent_viewed").alias("avg_percent_viewed"),
-        F.max_by("media_name", F.struct("received_at", "event_key")).alias("_event_media_name"),
-        F.max("_fetched_at").alias("_events_fetched_at"),
-    )
-    day_stats = stats.select(
-        "media_id",
-        "dt",
-        F.col("load_count").alias("loads"),
-        F.col("play_count").alias("plays"),
-        F.col("hours_watched").cast("double").alias("hours_watched"),
-        F.col("_fetched_at").alias("_stats_fetched_at"),
-    )
-    day_analytics = analytics.select(
-        "media_id",
-        "dt",
-        F.col("unique_visitors").cast("bigint").alias("analytics_unique_visitors"),
-        F.col("play_rate").cast("double").alias("analytics_play_rate"),
-        F.col("engagement_rate").cast("double").alias("analytics_engagement_rate"),
-        F.col("_fetched_at").alias("_analytics_fetched_at"),
-    )
     names = medias.select("media_id", F.col("name").alias("_catalogue_name"))
     joined = (
-        day_stats.join(per_event, ["media_id", "dt"], "full_outer")
-        .join(day_analytics, ["media_id", "dt"], "left")
+        _day_stats(stats)
+        .join(_per_event(events), ["media_id", "dt"], "full_outer")
+        .join(_day_analytics(analytics), ["media_id", "dt"], "left")
         .join(names, "media_id", "left")
     )
     loads = F.col("loads")

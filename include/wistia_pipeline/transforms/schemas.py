@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pyspark.sql.types import StringType, StructField, StructType
 
-STREAMS = ("medias", "media_by_date", "events", "visitors", "analytics")
-
 
 def _strings(*names: str) -> list[StructField]:
     return [StructField(name, StringType()) for name in names]

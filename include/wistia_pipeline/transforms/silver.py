@@ -8,6 +8,8 @@ and returns the table as written (one row per key, latest ingested copy wins).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -40,29 +42,140 @@ def _latest() -> list[Column]:
     return [F.col("_fetched_at").desc_nulls_last(), F.col("_run_id").desc_nulls_last()]
 
 
-def _checked(typed: DataFrame, checks: list[tuple[Column, str | Column]]) -> Checked:
-    """Attach the reject reason; ``raw`` is kept only on rejected rows (it is only needed
-    there, and dropping it keeps the job's cached intermediate small)."""
-    reason = first_reason(checks)
+@dataclass(frozen=True)
+class Field:
+    """One typed column of a check: a row of a stream's field table.
+
+    ``source`` is a path into the record (``"a.b"``; a tuple: the first non-null), or a column
+    of the parsed envelope when it starts with ``_``. ``cast`` types the raw string (None keeps
+    it). A ``required`` field rejects ``missing_<label>`` when absent and ``bad_<label>`` when
+    untypable; a ``strict`` cast rejects ``bad_<label>`` when a given value cannot be typed.
+    """
+
+    name: str
+    source: str | tuple[str, ...]
+    cast: Callable[[Column], Column] | None = None
+    required: bool = False
+    strict: bool = True
+    label: str = ""
+
+    @property
+    def reason(self) -> str:
+        return self.label or self.name
+
+    @property
+    def keeps_raw(self) -> bool:
+        """The raw value is kept beside the typed one, to tell "absent" from "untypable"."""
+        return self.cast is not None and (self.required or self.strict)
+
+
+def _source(source: str | tuple[str, ...]) -> Column:
+    if isinstance(source, tuple):
+        return F.coalesce(*(_source(s) for s in source))
+    if source.startswith("_"):
+        return F.col(source)
+    column = F.col("rec")
+    for part in source.split("."):
+        column = column[part]
+    return column
+
+
+def _typed_columns(field: Field) -> list[Column]:
+    raw = _source(field.source)
+    typed = raw if field.cast is None else field.cast(raw)
+    kept = [raw.alias(f"_{field.name}_raw")] if field.keeps_raw else []
+    return [*kept, typed.alias(field.name)]
+
+
+def _field_checks(fields: Sequence[Field]) -> list[tuple[Column, str | Column]]:
+    """Reject checks in the order their reasons win: required fields, dt, then casts.
+
+    ``missing_dt`` can only win for snapshots: a daily stream's dt comes from a required field.
+    """
+    required: list[tuple[Column, str | Column]] = []
+    casts: list[tuple[Column, str | Column]] = []
+    for field in fields:
+        typed = F.col(field.name)
+        raw = F.col(f"_{field.name}_raw") if field.keeps_raw else typed
+        if field.required:
+            required.append((~present(raw), f"missing_{field.reason}"))
+            if field.cast is not None:
+                required.append((typed.isNull(), f"bad_{field.reason}"))
+        elif field.cast is not None and field.strict:
+            casts.append((bad_cast(raw, typed), f"bad_{field.reason}"))
+    return [*required, (F.col("dt").isNull(), "missing_dt"), *casts]
+
+
+def _check(
+    parsed: DataFrame, fields: Sequence[Field], window: tuple[dt.date, dt.date, str] | None
+) -> Checked:
+    """Type ``parsed`` by its field table (which has a ``dt``) and attach the reject reason.
+
+    ``window`` is ``(start, end, reason)``: rows whose dt falls outside are rejected with it.
+    ``raw`` is kept only on rejected rows (only needed there; it keeps the cache small).
+    """
+    typed = parsed.select(
+        "raw",
+        "_run_id",
+        "_fetched_at",
+        "_bronze_dt",
+        "_parse_error",
+        *(column for field in fields for column in _typed_columns(field)),
+    )
+    checks: list[tuple[Column, str | Column]] = [
+        (F.col("_parse_error").isNotNull(), F.col("_parse_error")),
+        (F.col("_run_id").isNull(), "missing_run_id"),
+        *_field_checks(fields),
+    ]
+    if window is not None:
+        start, end, reason = window
+        checks.append((~((F.col("dt") >= F.lit(start)) & (F.col("dt") <= F.lit(end))), reason))
+    reason_column = first_reason(checks)
     return Checked(
-        typed.withColumn("_reject_reason", reason).withColumn(
+        typed.withColumn("_reject_reason", reason_column).withColumn(
             "raw", F.when(F.col("_reject_reason").isNotNull(), F.col("raw"))
         )
     )
 
 
-def _in_window(day: Column, start: dt.date, end: dt.date) -> Column:
-    return (day >= F.lit(start)) & (day <= F.lit(end))
+def _utc_day(raw: Column) -> Column:
+    return F.to_date(to_timestamp_utc(raw))
 
 
-def _base_checks() -> list[tuple[Column, str | Column]]:
-    return [
-        (F.col("_parse_error").isNotNull(), F.col("_parse_error")),
-        (F.col("_run_id").isNull(), "missing_run_id"),
-    ]
+_USER_AGENT = (
+    Field("browser", "user_agent_details.browser"),
+    Field("browser_version", "user_agent_details.browser_version"),
+    Field("platform", "user_agent_details.platform"),
+    Field("mobile", "user_agent_details.mobile", to_bool),
+)
 
 
 # ----------------------------------------------------------------------------- events
+
+
+EVENT_FIELDS = (
+    Field("event_key", "event_key", required=True),
+    Field("received_at", "received_at", to_timestamp_utc, required=True),
+    Field("dt", "received_at", _utc_day, strict=False),
+    Field("media_id", "media_id", required=True),
+    Field("media_name", "media_name"),
+    Field("visitor_key", "visitor_key"),
+    Field("percent_viewed", "percent_viewed", to_double),
+    Field("embed_url", "embed_url"),
+    Field("_ip", "ip"),
+    Field("_email", "email"),
+    Field("org", "org"),
+    Field("country", "country"),
+    Field("region", "region"),
+    Field("city", "city"),
+    Field("lat", "lat", to_double),
+    Field("lon", "lon", to_double),
+    Field("conversion_type", "conversion_type", blank_to_null, strict=False),
+    Field("_conversion_email", "conversion_data.email"),
+    *_USER_AGENT,  # mobile is checked before conversion_is_new_lead
+    Field("conversion_is_new_lead", "conversion_data.is_new_lead", to_bool),
+    Field("thumbnail_url", "thumbnail.url"),
+)
 
 
 def check_events(parsed: DataFrame, start: dt.date, end: dt.date) -> Checked:
@@ -70,62 +183,7 @@ def check_events(parsed: DataFrame, start: dt.date, end: dt.date) -> Checked:
 
     ``dt`` is the UTC date of ``received_at`` (the session time zone must be UTC).
     """
-    r = F.col("rec")
-    received_at = to_timestamp_utc(r["received_at"])
-    typed = parsed.select(
-        "raw",
-        "_run_id",
-        "_fetched_at",
-        "_bronze_dt",
-        "_parse_error",
-        r["event_key"].alias("event_key"),
-        r["received_at"].alias("_received_at_raw"),
-        received_at.alias("received_at"),
-        F.to_date(received_at).alias("dt"),
-        r["media_id"].alias("media_id"),
-        r["media_name"].alias("media_name"),
-        r["visitor_key"].alias("visitor_key"),
-        r["percent_viewed"].alias("_percent_viewed_raw"),
-        to_double(r["percent_viewed"]).alias("percent_viewed"),
-        r["embed_url"].alias("embed_url"),
-        r["ip"].alias("_ip"),
-        r["email"].alias("_email"),
-        r["org"].alias("org"),
-        r["country"].alias("country"),
-        r["region"].alias("region"),
-        r["city"].alias("city"),
-        r["lat"].alias("_lat_raw"),
-        to_double(r["lat"]).alias("lat"),
-        r["lon"].alias("_lon_raw"),
-        to_double(r["lon"]).alias("lon"),
-        blank_to_null(r["conversion_type"]).alias("conversion_type"),
-        r["conversion_data"]["email"].alias("_conversion_email"),
-        r["conversion_data"]["is_new_lead"].alias("_is_new_lead_raw"),
-        to_bool(r["conversion_data"]["is_new_lead"]).alias("conversion_is_new_lead"),
-        r["user_agent_details"]["browser"].alias("browser"),
-        r["user_agent_details"]["browser_version"].alias("browser_version"),
-        r["user_agent_details"]["platform"].alias("platform"),
-        r["user_agent_details"]["mobile"].alias("_mobile_raw"),
-        to_bool(r["user_agent_details"]["mobile"]).alias("mobile"),
-        r["thumbnail"]["url"].alias("thumbnail_url"),
-    )
-    checks: list[tuple[Column, str | Column]] = [
-        *_base_checks(),
-        (~present(F.col("event_key")), "missing_event_key"),
-        (~present(F.col("_received_at_raw")), "missing_received_at"),
-        (F.col("received_at").isNull(), "bad_received_at"),
-        (~present(F.col("media_id")), "missing_media_id"),
-        (bad_cast(F.col("_percent_viewed_raw"), F.col("percent_viewed")), "bad_percent_viewed"),
-        (bad_cast(F.col("_lat_raw"), F.col("lat")), "bad_lat"),
-        (bad_cast(F.col("_lon_raw"), F.col("lon")), "bad_lon"),
-        (bad_cast(F.col("_mobile_raw"), F.col("mobile")), "bad_mobile"),
-        (
-            bad_cast(F.col("_is_new_lead_raw"), F.col("conversion_is_new_lead")),
-            "bad_conversion_is_new_lead",
-        ),
-        (~_in_window(F.col("dt"), start, end), "received_at_outside_window"),
-    ]
-    return _checked(typed, checks)
+    return _check(parsed, EVENT_FIELDS, (start, end, "received_at_outside_window"))
 
 
 def events_silver(valid: DataFrame, hasher: PiiHasher) -> DataFrame:
@@ -143,36 +201,18 @@ def events_silver(valid: DataFrame, hasher: PiiHasher) -> DataFrame:
 # ------------------------------------------------------------------ media_daily_stats
 
 
+MEDIA_BY_DATE_FIELDS = (
+    Field("media_id", "_ingest_media_id", required=True),
+    Field("dt", "date", to_date, required=True, label="date"),
+    Field("load_count", "load_count", to_long),
+    Field("play_count", "play_count", to_long),
+    Field("hours_watched", "hours_watched", to_double),
+)
+
+
 def check_media_by_date(parsed: DataFrame, start: dt.date, end: dt.date) -> Checked:
     """Type ``/stats/medias/{id}/by_date`` rows; ``media_id`` comes from the envelope."""
-    r = F.col("rec")
-    typed = parsed.select(
-        "raw",
-        "_run_id",
-        "_fetched_at",
-        "_bronze_dt",
-        "_parse_error",
-        F.col("_ingest_media_id").alias("media_id"),
-        r["date"].alias("_date_raw"),
-        to_date(r["date"]).alias("dt"),
-        r["load_count"].alias("_load_raw"),
-        to_long(r["load_count"]).alias("load_count"),
-        r["play_count"].alias("_play_raw"),
-        to_long(r["play_count"]).alias("play_count"),
-        r["hours_watched"].alias("_hours_raw"),
-        to_double(r["hours_watched"]).alias("hours_watched"),
-    )
-    checks: list[tuple[Column, str | Column]] = [
-        *_base_checks(),
-        (~present(F.col("media_id")), "missing_media_id"),
-        (~present(F.col("_date_raw")), "missing_date"),
-        (F.col("dt").isNull(), "bad_date"),
-        (bad_cast(F.col("_load_raw"), F.col("load_count")), "bad_load_count"),
-        (bad_cast(F.col("_play_raw"), F.col("play_count")), "bad_play_count"),
-        (bad_cast(F.col("_hours_raw"), F.col("hours_watched")), "bad_hours_watched"),
-        (~_in_window(F.col("dt"), start, end), "date_outside_window"),
-    ]
-    return _checked(typed, checks)
+    return _check(parsed, MEDIA_BY_DATE_FIELDS, (start, end, "date_outside_window"))
 
 
 def media_daily_stats_silver(valid: DataFrame) -> DataFrame:
@@ -186,35 +226,16 @@ def media_daily_stats_silver(valid: DataFrame) -> DataFrame:
 
 _RATE_METRICS = ("play_rate", "engagement_rate", "cta_conversion_rate")
 
+ANALYTICS_FIELDS = (
+    Field("media_id", "_ingest_media_id", required=True),
+    Field("dt", ("timestamp", "date"), _utc_day, required=True, label="timestamp"),
+    *(Field(m, m, to_double if m in _RATE_METRICS else to_long) for m in ANALYTICS_METRICS),
+)
+
 
 def check_analytics(parsed: DataFrame, start: dt.date, end: dt.date) -> Checked:
     """Type analytics timeseries buckets (``timestamp`` = start of the UTC day)."""
-    r = F.col("rec")
-    day_raw = F.coalesce(r["timestamp"], r["date"])
-    metrics = []
-    checks: list[tuple[Column, str | Column]] = [
-        *_base_checks(),
-        (~present(F.col("media_id")), "missing_media_id"),
-        (~present(F.col("_day_raw")), "missing_timestamp"),
-        (F.col("dt").isNull(), "bad_timestamp"),
-    ]
-    for name in ANALYTICS_METRICS:
-        cast = to_double if name in _RATE_METRICS else to_long
-        metrics += [r[name].alias(f"_{name}_raw"), cast(r[name]).alias(name)]
-        checks.append((bad_cast(F.col(f"_{name}_raw"), F.col(name)), f"bad_{name}"))
-    checks.append((~_in_window(F.col("dt"), start, end), "date_outside_window"))
-    typed = parsed.select(
-        "raw",
-        "_run_id",
-        "_fetched_at",
-        "_bronze_dt",
-        "_parse_error",
-        F.col("_ingest_media_id").alias("media_id"),
-        day_raw.alias("_day_raw"),
-        F.to_date(to_timestamp_utc(day_raw)).alias("dt"),
-        *metrics,
-    )
-    return _checked(typed, checks)
+    return _check(parsed, ANALYTICS_FIELDS, (start, end, "date_outside_window"))
 
 
 def media_analytics_silver(valid: DataFrame) -> DataFrame:
@@ -226,51 +247,30 @@ def media_analytics_silver(valid: DataFrame) -> DataFrame:
 # ------------------------------------------------------------------------------ medias
 
 
+MEDIA_FIELDS = (
+    Field("dt", "_bronze_dt"),
+    Field("media_id", "hashed_id", required=True, label="hashed_id"),
+    Field("media_numeric_id", "id", to_long, label="id"),
+    Field("name", "name"),
+    Field("type", "type"),
+    Field("archived", "archived", to_bool),
+    Field("created", "created", to_timestamp_utc),
+    Field("updated", "updated", to_timestamp_utc),
+    Field("duration", "duration", to_double),
+    Field("description", "description"),
+    Field("progress", "progress", to_double),
+    Field("status", "status"),
+    Field("section", "section"),
+    Field("thumbnail_url", "thumbnail.url"),
+    Field("folder_id", "folder.id", to_long, strict=False),
+    Field("folder_name", "folder.name"),
+    Field("folder_hashed_id", "folder.hashedId"),
+)
+
+
 def check_medias(parsed: DataFrame) -> Checked:
     """Type catalogue snapshot rows; ``dt`` is the snapshot (run logical) date."""
-    r = F.col("rec")
-    typed = parsed.select(
-        "raw",
-        "_run_id",
-        "_fetched_at",
-        "_bronze_dt",
-        "_parse_error",
-        F.col("_bronze_dt").alias("dt"),
-        r["hashed_id"].alias("media_id"),
-        r["id"].alias("_id_raw"),
-        to_long(r["id"]).alias("media_numeric_id"),
-        r["name"].alias("name"),
-        r["type"].alias("type"),
-        r["archived"].alias("_archived_raw"),
-        to_bool(r["archived"]).alias("archived"),
-        r["created"].alias("_created_raw"),
-        to_timestamp_utc(r["created"]).alias("created"),
-        r["updated"].alias("_updated_raw"),
-        to_timestamp_utc(r["updated"]).alias("updated"),
-        r["duration"].alias("_duration_raw"),
-        to_double(r["duration"]).alias("duration"),
-        r["description"].alias("description"),
-        r["progress"].alias("_progress_raw"),
-        to_double(r["progress"]).alias("progress"),
-        r["status"].alias("status"),
-        r["section"].alias("section"),
-        r["thumbnail"]["url"].alias("thumbnail_url"),
-        to_long(r["folder"]["id"]).alias("folder_id"),
-        r["folder"]["name"].alias("folder_name"),
-        r["folder"]["hashedId"].alias("folder_hashed_id"),
-    )
-    checks: list[tuple[Column, str | Column]] = [
-        *_base_checks(),
-        (~present(F.col("media_id")), "missing_hashed_id"),
-        (F.col("dt").isNull(), "missing_dt"),
-        (bad_cast(F.col("_id_raw"), F.col("media_numeric_id")), "bad_id"),
-        (bad_cast(F.col("_archived_raw"), F.col("archived")), "bad_archived"),
-        (bad_cast(F.col("_created_raw"), F.col("created")), "bad_created"),
-        (bad_cast(F.col("_updated_raw"), F.col("updated")), "bad_updated"),
-        (bad_cast(F.col("_duration_raw"), F.col("duration")), "bad_duration"),
-        (bad_cast(F.col("_progress_raw"), F.col("progress")), "bad_progress"),
-    ]
-    return _checked(typed, checks)
+    return _check(parsed, MEDIA_FIELDS, None)
 
 
 def medias_snapshot_silver(valid: DataFrame) -> DataFrame:
@@ -326,47 +326,25 @@ def medias_history(snapshots: DataFrame) -> DataFrame:
 # ---------------------------------------------------------------------------- visitors
 
 
+VISITOR_FIELDS = (
+    Field("dt", "_bronze_dt"),
+    Field("visitor_key", "visitor_key", required=True),
+    Field("created_at", "created_at", to_timestamp_utc),
+    Field("last_active_at", "last_active_at", to_timestamp_utc),
+    Field("last_event_key", "last_event_key"),
+    Field("load_count", "load_count", to_long),
+    Field("play_count", "play_count", to_long),
+    Field("_name", "visitor_identity.name"),
+    Field("_email", "visitor_identity.email"),
+    Field("org_name", "visitor_identity.org.name"),
+    Field("org_title", "visitor_identity.org.title"),
+    *_USER_AGENT,
+)
+
+
 def check_visitors(parsed: DataFrame) -> Checked:
-    r = F.col("rec")
-    identity = r["visitor_identity"]
-    typed = parsed.select(
-        "raw",
-        "_run_id",
-        "_fetched_at",
-        "_bronze_dt",
-        "_parse_error",
-        F.col("_bronze_dt").alias("dt"),
-        r["visitor_key"].alias("visitor_key"),
-        r["created_at"].alias("_created_raw"),
-        to_timestamp_utc(r["created_at"]).alias("created_at"),
-        r["last_active_at"].alias("_last_active_raw"),
-        to_timestamp_utc(r["last_active_at"]).alias("last_active_at"),
-        r["last_event_key"].alias("last_event_key"),
-        r["load_count"].alias("_load_raw"),
-        to_long(r["load_count"]).alias("load_count"),
-        r["play_count"].alias("_play_raw"),
-        to_long(r["play_count"]).alias("play_count"),
-        identity["name"].alias("_name"),
-        identity["email"].alias("_email"),
-        identity["org"]["name"].alias("org_name"),
-        identity["org"]["title"].alias("org_title"),
-        r["user_agent_details"]["browser"].alias("browser"),
-        r["user_agent_details"]["browser_version"].alias("browser_version"),
-        r["user_agent_details"]["platform"].alias("platform"),
-        r["user_agent_details"]["mobile"].alias("_mobile_raw"),
-        to_bool(r["user_agent_details"]["mobile"]).alias("mobile"),
-    )
-    checks: list[tuple[Column, str | Column]] = [
-        *_base_checks(),
-        (~present(F.col("visitor_key")), "missing_visitor_key"),
-        (F.col("dt").isNull(), "missing_dt"),
-        (bad_cast(F.col("_created_raw"), F.col("created_at")), "bad_created_at"),
-        (bad_cast(F.col("_last_active_raw"), F.col("last_active_at")), "bad_last_active_at"),
-        (bad_cast(F.col("_load_raw"), F.col("load_count")), "bad_load_count"),
-        (bad_cast(F.col("_play_raw"), F.col("play_count")), "bad_play_count"),
-        (bad_cast(F.col("_mobile_raw"), F.col("mobile")), "bad_mobile"),
-    ]
-    return _checked(typed, checks)
+    """Type visitor snapshot rows; ``dt`` is the snapshot (run logical) date."""
+    return _check(parsed, VISITOR_FIELDS, None)
 
 
 def visitors_snapshot_silver(valid: DataFrame, hasher: PiiHasher) -> DataFrame:

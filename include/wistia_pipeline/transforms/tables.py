@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
+from wistia_pipeline.streams import GOLD_TABLES, REJECT_TABLES, SILVER_TABLES
+
 SILVER_PREFIX = "silver/wistia"
 GOLD_PREFIX = "gold/wistia"
-
-SILVER_TABLES = (
-    "events",
-    "media_daily_stats",
-    "media_analytics_daily",
-    "medias",
-    "medias_history",
-    "medias_snapshots",
-    "visitors",
-    "visitors_snapshots",
-)
-GOLD_TABLES = ("fact_media_daily", "dim_media", "reconciliation")
-# Bronze stream -> the silver table its rejects are filed under.
-REJECT_TABLES = {
-    "events": "events",
-    "media_by_date": "media_daily_stats",
-    "analytics": "media_analytics_daily",
-    "medias": "medias",
-    "visitors": "visitors",
-}
 
 
 def _join(root: str, *parts: str) -> str:
@@ -37,7 +19,7 @@ def silver_uri(lake_uri: str, table: str) -> str:
 
 
 def rejects_uri(lake_uri: str, table: str) -> str:
-    if table not in REJECT_TABLES.values():
+    if table not in REJECT_TABLES:
         raise ValueError(f"unknown rejects table {table!r}")
     return _join(lake_uri, SILVER_PREFIX, "_rejects", table)
 
