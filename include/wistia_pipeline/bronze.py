@@ -26,11 +26,8 @@ from typing import Any
 
 from wistia_pipeline.dates import parse_ts
 from wistia_pipeline.storage import Storage
-from wistia_pipeline.streams import ALL_STREAMS, stream_info
-from wistia_pipeline.streams import DAILY_STREAMS as DAILY_STREAMS  # re-exported for ingest
+from wistia_pipeline.streams import stream_info
 
-# The name ingestion imports from here; the stream lists themselves live in ``streams``.
-STREAMS: tuple[str, ...] = ALL_STREAMS
 MANIFEST_NAME = "_manifest.json"
 RECORDS_PER_PART = 50_000
 GZIP_LEVEL = 6  # level 9 takes twice as long for ~3 % smaller parts

@@ -25,10 +25,10 @@ from wistia_pipeline.dates import days_between, now_iso, window
 from wistia_pipeline.errors import WistiaError, WistiaForbiddenError
 from wistia_pipeline.ratelimit import PRIORITY_CHAIN, PRIORITY_FIRST, PRIORITY_INDEPENDENT
 from wistia_pipeline.storage import Storage, open_storage
+from wistia_pipeline.streams import ALL_STREAMS, DAILY_STREAMS, select
 
 log = logging.getLogger(__name__)
 
-ALL_STREAMS: tuple[str, ...] = bronze.STREAMS
 # Share of a day's by_date play count whose events pages are fetched concurrently as surely full.
 HINT_SAFETY = 0.9
 WRITE_WORKERS = 4
@@ -432,18 +432,6 @@ class _Run:
             )
 
 
-def _validate_streams(streams: Sequence[str]) -> list[str]:
-    if isinstance(streams, str):
-        raise ValueError("streams must be a list of stream names, not a string")
-    names = list(dict.fromkeys(streams))
-    unknown = [s for s in names if s not in ALL_STREAMS]
-    if unknown:
-        raise ValueError(f"unknown stream(s) {unknown}; expected a subset of {list(ALL_STREAMS)}")
-    if not names:
-        raise ValueError("streams must name at least one stream")
-    return names
-
-
 def _visitors_cap(settings: Settings, visitors_max_pages: int | None) -> int | None:
     """The page cap of ``/stats/visitors``: the argument, else the setting; None means no cap."""
     if visitors_max_pages is None:
@@ -464,7 +452,7 @@ def _write_parts(
         if run.fetched[name].status != "ok":
             continue
         dts = set(run.fetched[name].rows)
-        dts |= set(window_days) if name in bronze.DAILY_STREAMS else {ctx.logical_date}
+        dts |= set(window_days) if name in DAILY_STREAMS else {ctx.logical_date}
         jobs.extend((name, dt) for dt in sorted(dts))
 
     def write(job: tuple[str, date]) -> PendingManifest:
@@ -557,7 +545,9 @@ def ingest_day(
     which case no manifest of this run was written.
     """
     started = time.monotonic()
-    names = _validate_streams(streams)
+    names = select(streams)
+    if not names:
+        raise ValueError("streams must name at least one stream")
     visitors_cap = _visitors_cap(settings, visitors_max_pages)
     safe_id = bronze.safe_run_id(run_id)
     storage = storage or open_storage(settings.lake_uri)

@@ -14,7 +14,8 @@ from typing import Any
 
 from wistia_pipeline.client import WistiaClient
 from wistia_pipeline.config import load_settings
-from wistia_pipeline.ingest import ALL_STREAMS, check_access, ingest_day
+from wistia_pipeline.ingest import check_access, ingest_day
+from wistia_pipeline.streams import ALL_STREAMS
 
 log = logging.getLogger(__name__)
 

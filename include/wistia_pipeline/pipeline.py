@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from wistia_pipeline import streams
 from wistia_pipeline.dates import window
 
-DAG_ID = "wistia_daily"
+# Re-exported: the DAG's stream param and Assets (each listed once, in ``streams``).
+from wistia_pipeline.streams import ALL_STREAMS as ALL_STREAMS
+from wistia_pipeline.streams import GOLD_TABLES as GOLD_TABLES
+from wistia_pipeline.streams import select
 
-# Streams the ingestion Lambda understands, and the gold tables a successful run publishes
-# (declared as Airflow Assets by the DAG): both listed once, in ``streams``.
-ALL_STREAMS: tuple[str, ...] = streams.ALL_STREAMS
-GOLD_TABLES: tuple[str, ...] = streams.GOLD_TABLES
+DAG_ID = "wistia_daily"
 
 
 @dataclass(frozen=True)
@@ -74,12 +73,7 @@ def conflicting_runs(
 
 def check_streams(streams: Sequence[str] | None) -> list[str]:
     """Validate a stream selection; None or empty means all streams."""
-    if not streams:
-        return list(ALL_STREAMS)
-    unknown = sorted(set(streams) - set(ALL_STREAMS))
-    if unknown:
-        raise ValueError(f"unknown streams {unknown}; known: {list(ALL_STREAMS)}")
-    return [s for s in ALL_STREAMS if s in set(streams)]
+    return select(streams or ALL_STREAMS)
 
 
 def lambda_payload(

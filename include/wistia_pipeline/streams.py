@@ -6,6 +6,7 @@ Glue jobs import it too. Layout and meaning of the tables: docs/architecture.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -51,6 +52,16 @@ SILVER_TABLES: tuple[str, ...] = (
 REJECT_TABLES: tuple[str, ...] = tuple(s.silver_table for s in BRONZE.values())
 # Gold tables a successful run publishes (declared as Airflow Assets by the DAG).
 GOLD_TABLES: tuple[str, ...] = ("fact_media_daily", "dim_media", "reconciliation")
+
+
+def select(names: Sequence[str]) -> list[str]:
+    """The named streams in fetch order, each once; unknown names (or a bare string) are errors."""
+    if isinstance(names, str):
+        raise ValueError("streams must be a list of stream names, not a string")
+    unknown = sorted(set(names) - set(ALL_STREAMS))
+    if unknown:
+        raise ValueError(f"unknown streams {unknown}; known: {list(ALL_STREAMS)}")
+    return [name for name in ALL_STREAMS if name in set(names)]
 
 
 def stream_info(name: str) -> Stream:

@@ -19,6 +19,7 @@ from wistia_pipeline import bronze
 from wistia_pipeline.dates import days_between
 from wistia_pipeline.lambda_handler import handler, parse_event
 from wistia_pipeline.storage import open_storage
+from wistia_pipeline.streams import ALL_STREAMS
 
 REPO = Path(__file__).resolve().parents[2]
 SIM_DATA = {"seed": 11, "start_date": "2026-02-25", "end_date": "2026-03-08"}
@@ -47,7 +48,7 @@ def test_bad_events_raise_value_error(event, message):
 
 def test_event_defaults():
     args = parse_event({"logical_date": "2026-03-05", "run_id": "r"})
-    assert args["streams"] == list(bronze.STREAMS)
+    assert args["streams"] == list(ALL_STREAMS)
     assert args["lookback_days"] is None  # resolved from settings by the handler
     assert args["dry_run"] is False and args["logical_date"] == date(2026, 3, 5)
 

@@ -19,9 +19,10 @@ import pytest
 from wistia_dev.zips import build_glue_zip
 from wistia_pipeline import bronze
 from wistia_pipeline.config import ConfigError, load_settings
-from wistia_pipeline.ingest import ALL_STREAMS, ingest_day
+from wistia_pipeline.ingest import ingest_day
 from wistia_pipeline.local_spark import GlueScriptError, run_glue_script
 from wistia_pipeline.storage import open_storage
+from wistia_pipeline.streams import ALL_STREAMS
 from wistia_pipeline.transforms.quality import RejectShareExceeded
 from wistia_pipeline.transforms.schemas import GOLD_FACT_COLUMNS, SILVER_EVENTS_COLUMNS
 
