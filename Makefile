@@ -11,9 +11,10 @@ PY := $(VENV)/bin/python
 STATE_DIR ?= $(CURDIR)/.state
 export WISTIA_STATE_DIR ?= $(STATE_DIR)
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+AWSLOCAL_PORT ?= 4566
 
-.PHONY: help env test lint fmt demo backfill airflow query simulator package deploy smoke \
-	bench-ingest bench-transform bench-parse clean
+.PHONY: help env test lint fmt demo backfill airflow query simulator awslocal package deploy \
+	smoke bench-ingest bench-transform bench-parse clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -58,6 +59,10 @@ query: env ## run an Athena query locally on DuckDB: make query Q=<name or file 
 
 simulator: env ## run the Wistia API simulator in the foreground
 	$(PY) -m wistia_simulator $(SIM_ARGS)
+
+awslocal: env ## local AWS (Lambda/Glue/Athena run for real) on 127.0.0.1:4566 (AWSLOCAL_PORT=)
+	$(PY) -m wistia_awslocal.jars > /dev/null
+	$(PY) -m wistia_awslocal -H 127.0.0.1 -p $(AWSLOCAL_PORT)
 
 package: env ## build dist/: Lambda zip, Glue extra-py-files zip, plugins.zip, bucket layout
 	$(PY) -m wistia_dev.dist

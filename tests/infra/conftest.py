@@ -2,23 +2,21 @@
 built ``dist/`` per session.
 
 The shared ``moto_server`` fixture runs plain ``moto.server``, whose CloudFormation skips
-secrets, Glue jobs/database and the Athena workgroup; here the same server is started through
-``tests/infra/moto_cfn_extras.py`` (moto plus those four resource types), so a stack deployed by
-``scripts/deploy.py`` creates everything the pipeline uses.
+secrets, Glue jobs/database and the Athena workgroup; here the local AWS (``wistia_awslocal``) is
+started with its CloudFormation extension only (:mod:`wistia_awslocal.cfn`: moto plus those four
+resource types), so a stack deployed by ``scripts/deploy.py`` creates everything the pipeline
+uses, while Lambda, Glue and Athena keep moto's canned behaviour these tests were written for.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from wistia_simulator.process import free_port, stop_process, wait_until_up
+from wistia_awslocal.process import start_awslocal
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,20 +38,11 @@ MotoServer = _root.MotoServer
 @pytest.fixture(scope="session")
 def cfn_moto() -> Iterator[MotoServer]:
     """moto server with CloudFormation support for every resource type of include/infra."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("moto_cfn_extras.py")),
-         "-H", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, "MOTO_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    server = MotoServer(port, proc)
+    server = start_awslocal(extensions=["cfn"])
     try:
-        wait_until_up(f"{server.url}/moto-api/", proc)
-        yield server
+        yield MotoServer(server.port, server.proc)
     finally:
-        stop_process(proc)
+        server.stop()
 
 
 @pytest.fixture

@@ -5,13 +5,12 @@ output and environment variable that references them), so a deployed stack could
 
 Each model maps the template's properties onto moto's own backend call, as CloudFormation maps
 them onto the service API; the stack then really owns the resources (created, updated, deleted
-with it). Run as ``python tests/infra/moto_cfn_extras.py -H 127.0.0.1 -p PORT``.
+with it). Installed by :func:`install` (``python -m wistia_awslocal`` does so before serving).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from moto.athena.models import athena_backends
@@ -275,7 +274,10 @@ class CfnAthenaWorkGroup(_NamedResource, CloudFormationModel):
         athena_backends[account_id][region_name].delete_work_group(resource_name)
 
 
-if __name__ == "__main__":
-    from moto.server import main
+def install() -> None:
+    """Register the four models with moto's CloudFormation.
 
-    main(sys.argv[1:])
+    moto collects every :class:`CloudFormationModel` subclass when it parses a template, so
+    defining the classes (importing this module) is the registration; this function exists so
+    the server installs every extension the same way.
+    """
