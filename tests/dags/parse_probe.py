@@ -44,13 +44,11 @@ try:
 except ImportError:
     pass
 
-from airflow.dag_processing.dagbag import DagBag  # noqa: E402
+from wistia_airflow.compat import dag_bag, serialize_dag  # noqa: E402
 
 
 def describe(dag) -> dict:
-    from airflow.serialization.serialized_objects import DagSerialization
-
-    DagSerialization.serialize_dag(dag)  # must serialize (what the dag processor stores)
+    serialize_dag(dag)  # must serialize (what the dag processor stores)
     tasks = {}
     for task in dag.tasks:
         tasks[task.task_id] = {
@@ -87,7 +85,7 @@ def describe(dag) -> dict:
 def main() -> None:
     folder = sys.argv[1]
     started = time.perf_counter()
-    bag = DagBag(dag_folder=folder, safe_mode=False)
+    bag = dag_bag(folder, safe_mode=False)
     out = {
         "import_errors": {k: str(v)[-2000:] for k, v in bag.import_errors.items()},
         "violations": VIOLATIONS,
