@@ -23,9 +23,18 @@ def _props(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
     return cloudformation_json.get("Properties", {})
 
 
-class _NamedResource:
-    """Shared by models known by their name with no Fn::GetAtt attributes. A mixin, not a
-    CloudFormationModel subclass: moto registers every subclass of that as a resource type."""
+def _int_or_none(props: dict[str, Any], key: str) -> int | None:
+    return int(props[key]) if key in props else None
+
+
+class _Model:
+    """moto's CloudFormation plumbing, once: each model defines ``_create`` and ``_delete``
+    (classmethods taking the name, the properties, account and region); an update replaces the
+    resource unless the model defines ``_update``.
+
+    A mixin, not a CloudFormationModel subclass: moto registers every subclass of that as a
+    resource type. Models known by their name have no Fn::GetAtt attributes.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -42,22 +51,45 @@ class _NamedResource:
     def has_cfn_attr(cls, attr: str) -> bool:
         return False
 
+    @classmethod
+    def _update(cls, old: _Model, props: dict[str, Any], account: str, region: str) -> _Model:
+        cls._delete(old.name, props, account, region)  # type: ignore[attr-defined]
+        return cls._create(old.name, props, account, region)  # type: ignore[attr-defined]
 
-class CfnSecret(CloudFormationModel):
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> _Model:  # fmt: skip
+        props = _props(cloudformation_json)
+        return cls._create(resource_name, props, account_id, region_name)  # type: ignore[attr-defined]
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any,
+        account_id: str, region_name: str,
+    ) -> _Model:  # fmt: skip
+        return cls._update(original_resource, _props(cloudformation_json), account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        props = _props(cloudformation_json)
+        cls._delete(resource_name, props, account_id, region_name)  # type: ignore[attr-defined]
+
+
+class CfnSecret(_Model, CloudFormationModel):
     # moto files models by the second part of their module name (moto.<service>....).
     __module__ = "moto.secretsmanager.cfn_extras"
 
     def __init__(self, name: str, arn: str) -> None:
-        self.name = name
+        super().__init__(name)
         self.arn = arn
 
     @property
     def physical_resource_id(self) -> str:
         return self.arn  # Ref of AWS::SecretsManager::Secret is the ARN
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -71,17 +103,9 @@ class CfnSecret(CloudFormationModel):
         return self.arn
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> CfnSecret:
-        props = _props(cloudformation_json)
-        created = secretsmanager_backends[account_id][region_name].create_secret(
-            name=resource_name,
+    def _create(cls, name: str, props: dict[str, Any], account: str, region: str) -> CfnSecret:
+        created = secretsmanager_backends[account][region].create_secret(
+            name=name,
             secret_string=props.get("SecretString"),
             secret_binary=None,
             description=props.get("Description"),
@@ -91,30 +115,20 @@ class CfnSecret(CloudFormationModel):
             replica_regions=[],
             force_overwrite=False,
         )
-        return cls(resource_name, json.loads(created)["ARN"])
+        return cls(name, json.loads(created)["ARN"])
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> CfnSecret:
-        return original_resource
+    def _update(cls, old: _Model, props: dict[str, Any], account: str, region: str) -> _Model:
+        return old  # the value is set outside CloudFormation (deploy fills the secret)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> None:
-        secretsmanager_backends[account_id][region_name].delete_secret(
-            resource_name, recovery_window_in_days=None, force_delete_without_recovery=True
+    def _delete(cls, name: str, props: dict[str, Any], account: str, region: str) -> None:
+        secretsmanager_backends[account][region].delete_secret(
+            name, recovery_window_in_days=None, force_delete_without_recovery=True
         )
 
 
-class CfnGlueJob(_NamedResource, CloudFormationModel):
-    # moto files models by the second part of their module name (moto.<service>....).
+class CfnGlueJob(_Model, CloudFormationModel):
     __module__ = "moto.glue.cfn_extras"
 
     @staticmethod
@@ -122,64 +136,39 @@ class CfnGlueJob(_NamedResource, CloudFormationModel):
         return "AWS::Glue::Job"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> CfnGlueJob:
-        p = _props(cloudformation_json)
-        glue_backends[account_id][region_name].create_job(
-            name=resource_name,
-            role=p["Role"],
-            command=p["Command"],
-            description=p.get("Description"),
-            log_uri=p.get("LogUri"),
-            execution_property=p.get("ExecutionProperty"),
-            default_arguments=p.get("DefaultArguments"),
-            non_overridable_arguments=p.get("NonOverridableArguments"),
-            connections=p.get("Connections"),
-            max_retries=int(p.get("MaxRetries", 0)),
-            allocated_capacity=p.get("AllocatedCapacity"),
-            timeout=int(p["Timeout"]) if "Timeout" in p else None,
-            max_capacity=p.get("MaxCapacity"),
-            security_configuration=p.get("SecurityConfiguration"),
-            tags=p.get("Tags", {}),
-            notification_property=p.get("NotificationProperty"),
-            glue_version=p.get("GlueVersion"),
-            number_of_workers=int(p["NumberOfWorkers"]) if "NumberOfWorkers" in p else None,
-            worker_type=p.get("WorkerType"),
+    def _create(cls, name: str, props: dict[str, Any], account: str, region: str) -> CfnGlueJob:
+        glue_backends[account][region].create_job(
+            name=name,
+            role=props["Role"],
+            command=props["Command"],
+            description=props.get("Description"),
+            log_uri=props.get("LogUri"),
+            execution_property=props.get("ExecutionProperty"),
+            default_arguments=props.get("DefaultArguments"),
+            non_overridable_arguments=props.get("NonOverridableArguments"),
+            connections=props.get("Connections"),
+            max_retries=int(props.get("MaxRetries", 0)),
+            allocated_capacity=props.get("AllocatedCapacity"),
+            timeout=_int_or_none(props, "Timeout"),
+            max_capacity=props.get("MaxCapacity"),
+            security_configuration=props.get("SecurityConfiguration"),
+            tags=props.get("Tags", {}),
+            notification_property=props.get("NotificationProperty"),
+            glue_version=props.get("GlueVersion"),
+            number_of_workers=_int_or_none(props, "NumberOfWorkers"),
+            worker_type=props.get("WorkerType"),
             code_gen_configuration_nodes=None,
-            execution_class=p.get("ExecutionClass"),
+            execution_class=props.get("ExecutionClass"),
             source_control_details=None,
         )
-        return cls(resource_name)
+        return cls(name)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> CfnGlueJob:
-        glue_backends[account_id][region_name].delete_job(original_resource.name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> None:
-        glue_backends[account_id][region_name].delete_job(resource_name)
+    def _delete(cls, name: str, props: dict[str, Any], account: str, region: str) -> None:
+        glue_backends[account][region].delete_job(name)
 
 
-class CfnGlueDatabase(_NamedResource, CloudFormationModel):
-    # moto files models by the second part of their module name (moto.<service>....).
+class CfnGlueDatabase(_Model, CloudFormationModel):
     __module__ = "moto.glue.cfn_extras"
 
     @staticmethod
@@ -191,44 +180,24 @@ class CfnGlueDatabase(_NamedResource, CloudFormationModel):
         return "AWS::Glue::Database"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, name: str, props: dict[str, Any], account: str, region: str
     ) -> CfnGlueDatabase:
-        database_input = dict(_props(cloudformation_json)["DatabaseInput"])
-        name = database_input["Name"]
-        glue_backends[account_id][region_name].create_database(name, database_input)
-        return cls(name)
+        database_input = dict(props["DatabaseInput"])
+        glue_backends[account][region].create_database(database_input["Name"], database_input)
+        return cls(database_input["Name"])
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> CfnGlueDatabase:
-        database_input = dict(_props(cloudformation_json)["DatabaseInput"])
-        glue_backends[account_id][region_name].update_database(
-            original_resource.name, database_input
-        )
-        return original_resource
+    def _update(cls, old: _Model, props: dict[str, Any], account: str, region: str) -> _Model:
+        glue_backends[account][region].update_database(old.name, dict(props["DatabaseInput"]))
+        return old
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> None:
-        name = _props(cloudformation_json)["DatabaseInput"]["Name"]
-        glue_backends[account_id][region_name].delete_database(name)
+    def _delete(cls, name: str, props: dict[str, Any], account: str, region: str) -> None:
+        glue_backends[account][region].delete_database(props["DatabaseInput"]["Name"])
 
 
-class CfnAthenaWorkGroup(_NamedResource, CloudFormationModel):
-    # moto files models by the second part of their module name (moto.<service>....).
+class CfnAthenaWorkGroup(_Model, CloudFormationModel):
     __module__ = "moto.athena.cfn_extras"
 
     @staticmethod
@@ -236,42 +205,20 @@ class CfnAthenaWorkGroup(_NamedResource, CloudFormationModel):
         return "AWS::Athena::WorkGroup"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
+    def _create(
+        cls, name: str, props: dict[str, Any], account: str, region: str
     ) -> CfnAthenaWorkGroup:
-        p = _props(cloudformation_json)
-        athena_backends[account_id][region_name].create_work_group(
-            name=resource_name,
-            configuration=p.get("WorkGroupConfiguration", {}),
-            description=p.get("Description", ""),
-            tags=p.get("Tags", []),
+        athena_backends[account][region].create_work_group(
+            name=name,
+            configuration=props.get("WorkGroupConfiguration", {}),
+            description=props.get("Description", ""),
+            tags=props.get("Tags", []),
         )
-        return cls(resource_name)
+        return cls(name)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> CfnAthenaWorkGroup:
-        athena_backends[account_id][region_name].delete_work_group(original_resource.name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> None:
-        athena_backends[account_id][region_name].delete_work_group(resource_name)
+    def _delete(cls, name: str, props: dict[str, Any], account: str, region: str) -> None:
+        athena_backends[account][region].delete_work_group(name)
 
 
 def install() -> None:
