@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -43,6 +44,7 @@ from wistia_pipeline.ingest import (
     events_request_days,
     ingest_day,
 )
+from wistia_simulator.cli import config_flags
 from wistia_simulator.dataset import Dataset, DatasetConfig
 
 TOKEN = secrets.token_hex(12)  # a throwaway credential shared with the simulator child
@@ -73,16 +75,14 @@ def pick_day(args: argparse.Namespace) -> tuple[date, Dataset]:
     raise SystemExit(f"no day with >= {args.min_events} events; raise --events-per-day")
 
 
-def start_simulator(args: argparse.Namespace, day: date, rate_limit: int) -> tuple[Any, str]:
+def start_simulator(
+    config: DatasetConfig, latency_ms: int, rate_limit: int
+) -> tuple[subprocess.Popen, str]:
+    """A simulator child serving ``config``; returns it and its base URL once it is healthy."""
     port = _free_port()
     cmd = [
         sys.executable, "-m", "wistia_simulator", "--port", str(port), "--token", TOKEN,
-        "--seed", str(args.seed),
-        "--start-date", (day - timedelta(days=1)).isoformat(),
-        "--end-date", (day + timedelta(days=1)).isoformat(),
-        "--media-count", str(args.media_count), "--events-per-day", str(args.events_per_day),
-        "--visitor-count", str(args.visitor_count), "--latency-ms", str(args.latency_ms),
-        "--rate-limit", str(rate_limit),
+        *config_flags(config), "--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit),
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -156,7 +156,35 @@ def naive_sequential(
             "capped": capped}  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> int:
+@dataclass(frozen=True)
+class Plan:
+    """The day to ingest and what it takes: the design minimum and the rate limit for it."""
+
+    day: date
+    config: DatasetConfig
+    events_per_day: dict[date, int]  # events on each day the events stream requests
+    visitors: int
+    minimum: dict[str, int]  # design-minimum requests per stream
+    rate_limit: int
+    media_ids: list[str]
+
+    @property
+    def minimum_total(self) -> int:
+        return sum(self.minimum.values())
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the runs against the simulator observed."""
+
+    summary: dict[str, Any]  # ingest_day's summary
+    wall_s: float
+    retries: int
+    counts: dict[str, Any]  # the simulator's request counts for the ingestion
+    naive: dict[str, Any]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--media-count", type=int, default=500)
@@ -168,93 +196,123 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-seconds", type=float, default=60.0)
     parser.add_argument("--naive-cap-s", type=float, default=45.0)
     parser.add_argument("--search-from", type=date.fromisoformat, default=date(2026, 3, 1))
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def plan_run(args: argparse.Namespace) -> Plan:
+    """Pick the day; the rate limit makes the design minimum take about ``--target-seconds``."""
     day, dataset = pick_day(args)
-    event_days = events_request_days(day, 0)
-    events_per_day = [len(dataset.events(d, d)) for d in event_days]
-    n_visitors = len(dataset.visitors())
-    minimum = design_minimum_requests(len(dataset.medias()), n_visitors, events_per_day)
-    minimum_total = sum(minimum.values())
-    rate_limit = math.ceil(minimum_total * 60 / args.target_seconds)
-    media_ids = [m["hashed_id"] for m in dataset.medias()]
-    del dataset
+    events_per_day = {d: len(dataset.events(d, d)) for d in events_request_days(day, 0)}
+    visitors = len(dataset.visitors())
+    minimum = design_minimum_requests(
+        len(dataset.medias()), visitors, list(events_per_day.values())
+    )
+    return Plan(
+        day=day,
+        config=dataset.config,
+        events_per_day=events_per_day,
+        visitors=visitors,
+        minimum=minimum,
+        rate_limit=math.ceil(sum(minimum.values()) * 60 / args.target_seconds),
+        media_ids=[m["hashed_id"] for m in dataset.medias()],
+    )
 
-    proc, base = start_simulator(args, day, rate_limit)
+
+def timed_ingest(base: str, plan: Plan, workers: int) -> tuple[dict[str, Any], float, int]:
+    """Ingest the day (all streams) into a temporary lake: summary, wall time, client retries."""
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as lake:
+        settings = load_settings(
+            {
+                "WISTIA_API_URL": f"{base}/modern",
+                "WISTIA_API_TOKEN": TOKEN,
+                "WISTIA_LAKE_URI": lake,
+                "WISTIA_RATE_LIMIT_PER_MINUTE": str(plan.rate_limit),
+                "WISTIA_MAX_WORKERS": str(workers),
+            }
+        )
+        with WistiaClient.from_settings(settings) as client:
+            started = time.monotonic()
+            summary = ingest_day(settings, plan.day, 0, list(ALL_STREAMS), "bench", client)
+            return summary, time.monotonic() - started, client.stats.retries
+
+
+def measure(args: argparse.Namespace, plan: Plan) -> Measured:
+    """The ingestion, then the naive sequential client, against one simulator child."""
+    proc, base = start_simulator(plan.config, args.latency_ms, plan.rate_limit)
     try:
-        warm_up(base, day)
+        warm_up(base, plan.day)
         admin(base, "POST", "reset-requests")
-        with tempfile.TemporaryDirectory(prefix="bench-ingest-") as lake:
-            settings = load_settings(
-                {
-                    "WISTIA_API_URL": f"{base}/modern",
-                    "WISTIA_API_TOKEN": TOKEN,
-                    "WISTIA_LAKE_URI": lake,
-                    "WISTIA_RATE_LIMIT_PER_MINUTE": str(rate_limit),
-                    "WISTIA_MAX_WORKERS": str(args.workers),
-                }
-            )
-            with WistiaClient.from_settings(settings) as client:
-                started = time.monotonic()
-                summary = ingest_day(settings, day, 0, list(ALL_STREAMS), "bench", client)
-                wall = time.monotonic() - started
-                retries = client.stats.retries
+        summary, wall, retries = timed_ingest(base, plan, args.workers)
         counts = admin(base, "GET", "requests")
-        time.sleep(max(0.0, 60.0 * 10 / rate_limit))  # let the server's bucket refill a bit
+        time.sleep(max(0.0, 60.0 * 10 / plan.rate_limit))  # let the server's bucket refill a bit
         admin(base, "POST", "reset-requests")
-        naive = naive_sequential(base, day, media_ids, args.naive_cap_s, rate_limit)
+        naive = naive_sequential(base, plan.day, plan.media_ids, args.naive_cap_s, plan.rate_limit)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    return Measured(summary, wall, retries, counts, naive)
 
-    made = counts["total"]
-    fetch_s = summary["fetch_s"]
-    achieved = made / fetch_s * 60
+
+def project_naive(naive: dict[str, Any], minimum_total: int, cap_s: float) -> float | None:
+    """Add the naive client's rate and projected full wall time to ``naive``; return the latter."""
     naive_rate = naive["requests_made"] / naive["wall_time_s"] * 60 if naive["wall_time_s"] else 0
-    naive_projected = minimum_total / naive_rate * 60 if naive_rate else None
+    projected = minimum_total / naive_rate * 60 if naive_rate else None
     naive.update(
         rate_per_minute=round(naive_rate, 1),
-        projected_wall_time_s=round(naive_projected, 1) if naive_projected else None,
+        projected_wall_time_s=round(projected, 1) if projected else None,
         note=(
-            f"capped at {args.naive_cap_s:.0f} s; projected_wall_time_s extrapolates the full "
+            f"capped at {cap_s:.0f} s; projected_wall_time_s extrapolates the full "
             f"{minimum_total} requests at the measured rate"
             if naive["capped"]
             else "ran to completion"
         ),
     )
-    per_day = {d.isoformat(): n for d, n in zip(event_days, events_per_day, strict=True)}
-    result = {
+    return projected
+
+
+def report(args: argparse.Namespace, plan: Plan, run: Measured) -> dict[str, Any]:
+    """The benchmark's JSON: requests vs the design minimum, achieved rate, naive comparison."""
+    made, minimum_total = run.counts["total"], plan.minimum_total
+    wall, rate_limit, fetch_s = run.wall_s, plan.rate_limit, run.summary["fetch_s"]
+    achieved = made / fetch_s * 60
+    naive_projected = project_naive(run.naive, minimum_total, args.naive_cap_s)
+    return {
         "config": {
-            "logical_date": day.isoformat(),
+            "logical_date": plan.day.isoformat(),
             "lookback_days": 0,
             "media_count": args.media_count,
-            "events_on_day": events_per_day[1],
-            "events_per_request_day": per_day,
-            "visitors": n_visitors,
+            "events_on_day": plan.events_per_day[plan.day],
+            "events_per_request_day": {d.isoformat(): n for d, n in plan.events_per_day.items()},
+            "visitors": plan.visitors,
             "latency_ms": args.latency_ms,
             "workers": args.workers,
             "rate_limit_per_minute": rate_limit,
         },
         "requests_made": made,
         "requests_minimum": minimum_total,
-        "requests_minimum_by_stream": minimum,
+        "requests_minimum_by_stream": plan.minimum,
         "requests_beyond_minimum": made - minimum_total,
-        "client_retries": retries,
-        "beyond_minimum_are_all_retries": made - minimum_total == retries,
-        "status_counts": counts["by_status"],
+        "client_retries": run.retries,
+        "beyond_minimum_are_all_retries": made - minimum_total == run.retries,
+        "status_counts": run.counts["by_status"],
         "wall_time_s": round(wall, 2),
         "fetch_s": fetch_s,
-        "bronze_write_s": summary["write_s"],
+        "bronze_write_s": run.summary["write_s"],
         "achieved_rate_per_minute": round(achieved, 1),
         "achieved_rate_basis": "requests / fetch_s (the request phase; bronze writing follows it)",
         "achieved_vs_limit": round(achieved / rate_limit, 3),
         "achieved_vs_limit_over_wall_time": round(made / wall * 60 / rate_limit, 3),
         "goal_rate_met": achieved / rate_limit >= 0.9,
-        "records": {n: s["records"] for n, s in summary["streams"].items()},
-        "naive_sequential": naive,
+        "records": {n: s["records"] for n, s in run.summary["streams"].items()},
+        "naive_sequential": run.naive,
         "speedup_vs_naive": round(naive_projected / wall, 1) if naive_projected else None,
     }
-    print(json.dumps(result, indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = plan_run(args)
+    print(json.dumps(report(args, plan, measure(args, plan)), indent=2))
     return 0
 
 

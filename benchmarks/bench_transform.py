@@ -44,6 +44,7 @@ RUN_ID = "bench-run"
 FETCHED_AT = "2026-03-02T01:00:00Z"
 LINES_PER_PART = 100_000
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+_DAY_START = dt.datetime(DAY.year, DAY.month, DAY.day)
 
 
 # ------------------------------------------------------------------ bronze generation
@@ -74,102 +75,135 @@ def _line(stream: str, record: dict[str, Any], media_id: str | None = None) -> s
     return json.dumps(env, separators=(",", ":"))
 
 
-def generate_bronze(lake: str, events: int, media: int, visitors: int, seed: int) -> dict:
-    rng = random.Random(seed)
-    media_ids = [f"m{rng.getrandbits(40):010x}" for _ in range(media)]
-    weights = [1.0 / (i + 1) ** 0.8 for i in range(media)]
-    visitor_keys = [f"v_{rng.getrandbits(64):016x}" for _ in range(visitors)]
-    base = dt.datetime(DAY.year, DAY.month, DAY.day)
-    plays = dict.fromkeys(media_ids, 0)
-    files: list[dict[str, Any]] = []
-    chunk: list[str] = []
-    written = 0
-    batch = 50_000
-    while written < events:
-        n = min(batch, events - written)
-        picks = rng.choices(media_ids, cum_weights=None, weights=weights, k=n)
-        for j, media_id in enumerate(picks):
-            i = written + j
-            offset_ms = rng.randrange(86_400_000)
-            stamp = base + dt.timedelta(milliseconds=offset_ms)
-            received = (
-                stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-                if i % 12 == 0
-                else stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
-            )
-            vis = visitor_keys[rng.randrange(visitors)]
-            record = {
-                "received_at": received,
-                "event_key": f"1760721_{i:012d}",
-                "visitor_key": vis,
-                "embed_url": f"https://example.com/watch/{media_id}",
-                "percent_viewed": round(rng.random(), 4),
-                "ip": f"203.0.{i % 250}.{(i // 250) % 250}",
-                "org": "Example Org",
-                "country": "US",
-                "region": "CA",
-                "city": "San Francisco",
-                "lat": 37.77,
-                "lon": -122.42,
-                "email": f"viewer{i % 9973}@example.com" if i % 5 == 0 else None,
-                "media_id": media_id,
-                "media_name": f"Media {media_id}",
-                "media_url": f"https://home.wistia.com/medias/{media_id}",
-                "thumbnail": {"url": f"https://embed.example/{media_id}.jpg", "width": 200},
-                "conversion_type": (i % 4) if i % 50 == 0 else "",
-                "conversion_data": {},
-                "user_agent_details": {
-                    "browser": "Chrome",
-                    "browser_version": "120.0",
-                    "platform": "Windows",
-                    "mobile": i % 3 == 0,
-                },
-            }
-            plays[media_id] += 1
-            chunk.append(_line("events", record))
-            if i % 100 == 0:  # a page-boundary repeat of the same event
-                chunk.append(chunk[-1])
-            if len(chunk) >= LINES_PER_PART:
-                files.append(_write_part(lake, "events", len(files), chunk))
-                chunk = []
-        written += n
-    if chunk:
-        files.append(_write_part(lake, "events", len(files), chunk))
-    _finish(lake, "events", files)
+class _PartWriter:
+    """One stream's lines, written as parts of about ``LINES_PER_PART`` lines and a manifest."""
 
+    def __init__(self, lake: str, stream: str) -> None:
+        self.lake, self.stream = lake, stream
+        self.files: list[dict[str, Any]] = []
+        self._lines: list[str] = []
+
+    def add(self, *lines: str) -> None:
+        """Add lines; a part is cut only after all of them (a repeat stays in its page's part)."""
+        self._lines.extend(lines)
+        if len(self._lines) >= LINES_PER_PART:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.files.append(_write_part(self.lake, self.stream, len(self.files), self._lines))
+        self._lines = []
+
+    def finish(self) -> None:
+        if self._lines:
+            self._flush()
+        _finish(self.lake, self.stream, self.files)
+
+
+def _received_at(stamp: dt.datetime, i: int) -> str:
+    """Every 12th event without millis, as the API sometimes sends them."""
+    if i % 12 == 0:
+        return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+def _event_record(
+    rng: random.Random, i: int, media_id: str, visitor_keys: list[str]
+) -> dict[str, Any]:
+    """The i-th event, of ``media_id``: a random time of DAY, visitor and percent viewed."""
+    stamp = _DAY_START + dt.timedelta(milliseconds=rng.randrange(86_400_000))
+    visitor_key = visitor_keys[rng.randrange(len(visitor_keys))]
+    return {
+        "received_at": _received_at(stamp, i),
+        "event_key": f"1760721_{i:012d}",
+        "visitor_key": visitor_key,
+        "embed_url": f"https://example.com/watch/{media_id}",
+        "percent_viewed": round(rng.random(), 4),
+        "ip": f"203.0.{i % 250}.{(i // 250) % 250}",
+        "org": "Example Org",
+        "country": "US",
+        "region": "CA",
+        "city": "San Francisco",
+        "lat": 37.77,
+        "lon": -122.42,
+        "email": f"viewer{i % 9973}@example.com" if i % 5 == 0 else None,
+        "media_id": media_id,
+        "media_name": f"Media {media_id}",
+        "media_url": f"https://home.wistia.com/medias/{media_id}",
+        "thumbnail": {"url": f"https://embed.example/{media_id}.jpg", "width": 200},
+        "conversion_type": (i % 4) if i % 50 == 0 else "",
+        "conversion_data": {},
+        "user_agent_details": {
+            "browser": "Chrome",
+            "browser_version": "120.0",
+            "platform": "Windows",
+            "mobile": i % 3 == 0,
+        },
+    }
+
+
+def _write_events(
+    lake: str, rng: random.Random, events: int, media_ids: list[str], visitor_keys: list[str]
+) -> tuple[dict[str, int], int]:
+    """The events stream (media drawn Zipf-like, 1 % repeated); plays per media, part count."""
+    weights = [1.0 / (i + 1) ** 0.8 for i in range(len(media_ids))]
+    plays = dict.fromkeys(media_ids, 0)
+    writer = _PartWriter(lake, "events")
+    batch = 50_000
+    for written in range(0, events, batch):
+        picks = rng.choices(media_ids, weights=weights, k=min(batch, events - written))
+        for i, media_id in enumerate(picks, start=written):
+            line = _line("events", _event_record(rng, i, media_id, visitor_keys))
+            plays[media_id] += 1
+            # every 100th event repeated, as a page boundary would
+            writer.add(*([line, line] if i % 100 == 0 else [line]))
+    writer.finish()
+    return plays, len(writer.files)
+
+
+def _media_record(k: int, media_id: str) -> dict[str, Any]:
+    return {
+        "id": k + 1,
+        "hashed_id": media_id,
+        "name": f"Media {media_id}",
+        "type": "Video",
+        "archived": False,
+        "created": "2026-01-01T00:00:00Z",
+        "updated": "2026-02-01T00:00:00Z",
+        "duration": 120.0,
+        "status": "ready",
+        "thumbnail": {"url": "https://embed.example/t.jpg"},
+        "folder": None,
+    }
+
+
+def _write_media_streams(
+    lake: str, rng: random.Random, media_ids: list[str], plays: dict[str, int]
+) -> None:
+    """``media_by_date`` (plays from the events, loads drawn) and a ``medias`` snapshot."""
     stats_lines = []
     media_lines = []
     for k, media_id in enumerate(media_ids):
         p = plays[media_id]
-        loads = p + rng.randrange(0, p + 3) if p else rng.randrange(0, 3)
         stats = {
             "date": DAY.isoformat(),
-            "load_count": loads,
+            "load_count": p + rng.randrange(0, p + 3) if p else rng.randrange(0, 3),
             "play_count": p,
             "hours_watched": round(p * 0.01, 6),
         }
         stats_lines.append(_line("media_by_date", stats, media_id=media_id))
-        media_lines.append(
-            _line(
-                "medias",
-                {
-                    "id": k + 1,
-                    "hashed_id": media_id,
-                    "name": f"Media {media_id}",
-                    "type": "Video",
-                    "archived": False,
-                    "created": "2026-01-01T00:00:00Z",
-                    "updated": "2026-02-01T00:00:00Z",
-                    "duration": 120.0,
-                    "status": "ready",
-                    "thumbnail": {"url": "https://embed.example/t.jpg"},
-                    "folder": None,
-                },
-            )
-        )
+        media_lines.append(_line("medias", _media_record(k, media_id)))
     _finish(lake, "media_by_date", [_write_part(lake, "media_by_date", 0, stats_lines)])
     _finish(lake, "medias", [_write_part(lake, "medias", 0, media_lines)])
-    return {"event_lines": events + (events + 99) // 100, "parts": len(files)}
+
+
+def generate_bronze(lake: str, events: int, media: int, visitors: int, seed: int) -> dict:
+    """Bronze for DAY in the documented layout, deterministic by ``seed``."""
+    rng = random.Random(seed)
+    media_ids = [f"m{rng.getrandbits(40):010x}" for _ in range(media)]
+    visitor_keys = [f"v_{rng.getrandbits(64):016x}" for _ in range(visitors)]
+    plays, parts = _write_events(lake, rng, events, media_ids, visitor_keys)
+    _write_media_streams(lake, rng, media_ids, plays)
+    return {"event_lines": events + (events + 99) // 100, "parts": parts}
 
 
 # ------------------------------------------------------------------ measuring
@@ -304,7 +338,7 @@ def compare(spark: dict[str, tuple], ref: dict[str, tuple]) -> list[str]:
     return problems
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--media", type=int, default=500)
@@ -313,59 +347,70 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--driver-memory", default="4g")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
     parser.add_argument("--keep", action="store_true", help="keep the generated lake")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-transform-"))
+
+def run_spark_jobs(lake: str, driver_memory: str) -> dict[str, Any]:
+    """The real Glue scripts, silver then gold, on local Spark: wall time and peak memory."""
+    job_args = {"start_date": DAY.isoformat(), "end_date": DAY.isoformat(), "lake_uri": lake}
+    # A random per-run key: the benchmark needs one, and none may be hard-coded.
+    env = {"WISTIA_PII_HASH_KEY": secrets.token_hex(32), "SPARK_DRIVER_MEMORY": driver_memory}
+    scripts = repo_root() / "glue_scripts"
+    silver = run_job(scripts / "wistia_silver.py", job_args, env)
+    gold = run_job(scripts / "wistia_gold.py", job_args, env)
+    return {"silver": silver, "gold": gold}
+
+
+def spark_summary(jobs: dict[str, Any], events: int, driver_memory: str) -> dict[str, Any]:
+    silver, gold = jobs["silver"], jobs["gold"]
+    total = silver["wall_s"] + gold["wall_s"]
+    return {
+        "master": "local[*]",
+        "driver_memory": driver_memory,
+        "silver": silver,
+        "gold": gold,
+        "total_wall_s": round(total, 2),
+        "events_per_s": round(events / total),
+        "peak_rss_mb": max(silver["peak_rss_mb"], gold["peak_rss_mb"]),
+        "includes_jvm_startup": True,
+    }
+
+
+def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Generate bronze in ``workdir``, run Spark and DuckDB on it; the benchmark's JSON."""
     lake = str(workdir / "lake")
+    started = time.monotonic()
+    generated = generate_bronze(lake, args.events, args.media, args.visitors, args.seed)
+    gen_s = time.monotonic() - started
+    bronze_bytes = sum(p.stat().st_size for p in (workdir / "lake").rglob("*.gz"))
+    jobs = run_spark_jobs(lake, args.driver_memory)
+    ref, duck_s = duckdb_gold(lake)
+    problems = compare(spark_gold(lake), ref)
+    return {
+        "benchmark": "bench-transform",
+        "day": DAY.isoformat(),
+        "events": args.events,
+        "bronze_event_lines": generated["event_lines"],
+        "bronze_parts": generated["parts"],
+        "bronze_mb": round(bronze_bytes / 2**20, 1),
+        "media": args.media,
+        "generate_s": round(gen_s, 1),
+        "cpu_count": os.cpu_count(),
+        "spark": spark_summary(jobs, args.events, args.driver_memory),
+        "duckdb": {"wall_s": round(duck_s, 2), "events_per_s": round(args.events / duck_s)},
+        "gold_rows": len(ref),
+        "agree": not problems,
+        "mismatches": problems[:10],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-transform-"))
     try:
-        started = time.monotonic()
-        generated = generate_bronze(lake, args.events, args.media, args.visitors, args.seed)
-        gen_s = time.monotonic() - started
-        bronze_bytes = sum(p.stat().st_size for p in (workdir / "lake").rglob("*.gz"))
-
-        job_args = {"start_date": DAY.isoformat(), "end_date": DAY.isoformat(), "lake_uri": lake}
-        # A random per-run key: the benchmark needs one, and none may be hard-coded.
-        env = {
-            "WISTIA_PII_HASH_KEY": secrets.token_hex(32),
-            "SPARK_DRIVER_MEMORY": args.driver_memory,
-        }
-        scripts = repo_root() / "glue_scripts"
-        silver = run_job(scripts / "wistia_silver.py", job_args, env)
-        gold = run_job(scripts / "wistia_gold.py", job_args, env)
-        spark_total = silver["wall_s"] + gold["wall_s"]
-
-        ref, duck_s = duckdb_gold(lake)
-        problems = compare(spark_gold(lake), ref)
-        result = {
-            "benchmark": "bench-transform",
-            "day": DAY.isoformat(),
-            "events": args.events,
-            "bronze_event_lines": generated["event_lines"],
-            "bronze_parts": generated["parts"],
-            "bronze_mb": round(bronze_bytes / 2**20, 1),
-            "media": args.media,
-            "generate_s": round(gen_s, 1),
-            "cpu_count": os.cpu_count(),
-            "spark": {
-                "master": "local[*]",
-                "driver_memory": args.driver_memory,
-                "silver": silver,
-                "gold": gold,
-                "total_wall_s": round(spark_total, 2),
-                "events_per_s": round(args.events / spark_total),
-                "peak_rss_mb": max(silver["peak_rss_mb"], gold["peak_rss_mb"]),
-                "includes_jvm_startup": True,
-            },
-            "duckdb": {
-                "wall_s": round(duck_s, 2),
-                "events_per_s": round(args.events / duck_s),
-            },
-            "gold_rows": len(ref),
-            "agree": not problems,
-            "mismatches": problems[:10],
-        }
+        result = run_benchmark(args, workdir)
         print(json.dumps(result, indent=2))
-        return 0 if not problems else 1
+        return 0 if result["agree"] else 1
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
 from datetime import date
 from types import FrameType
+from typing import Any, TypeVar
 
 from wistia_simulator.api import WistiaApi
 from wistia_simulator.counters import RequestCounter
@@ -15,6 +17,8 @@ from wistia_simulator.dataset import Dataset, DatasetConfig
 from wistia_simulator.faults import FaultConfig, FaultInjector
 from wistia_simulator.ratelimit import RateLimiter
 from wistia_simulator.server import SimulatorServer, SimulatorState, make_server
+
+_Config = TypeVar("_Config")
 
 
 def _date(value: str) -> date:
@@ -77,27 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _from_flags(config_class: type[_Config], args: argparse.Namespace) -> _Config:
+    """A config dataclass filled from the parsed flags: its field names equal the flag names
+    (``--media-count`` -> ``media_count``)."""
+    return config_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)})
+
+
+def config_flags(config: Any) -> list[str]:
+    """The flags that give back this config dataclass (``DatasetConfig``, ``FaultConfig``):
+    the inverse of ``_from_flags``; fields that are None are left out."""
+    flags: list[str] = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if value is not None:
+            flags += [f"--{f.name.replace('_', '-')}", str(value)]
+    return flags
+
+
 def build_state(args: argparse.Namespace) -> SimulatorState:
-    dataset = Dataset(
-        DatasetConfig(
-            seed=args.seed,
-            start_date=args.start_date,
-            end_date=args.end_date,
-            media_count=args.media_count,
-            events_per_day=args.events_per_day,
-            visitor_count=args.visitor_count,
-            late_event_share=args.late_event_share,
-        )
-    )
-    faults = FaultConfig(
-        fault_5xx_rate=args.fault_5xx_rate,
-        fault_429_storm_every=args.fault_429_storm_every,
-        fault_429_storm_length=args.fault_429_storm_length,
-        fault_slow_rate=args.fault_slow_rate,
-        fault_slow_ms=args.fault_slow_ms,
-        fault_truncate_rate=args.fault_truncate_rate,
-        fault_page_overlap=args.fault_page_overlap,
-    )
+    dataset = Dataset(_from_flags(DatasetConfig, args))
+    faults = _from_flags(FaultConfig, args)
     return SimulatorState(
         api=WistiaApi(dataset, analytics_forbidden=args.analytics_forbidden),
         token=args.token,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -28,6 +29,7 @@ DAY_MS = 86_400_000
 _EPOCH = date(1970, 1, 1)
 _HASH_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _LIST_CACHE_SIZE = 64
+_CONTENT_TYPES = {"Video": "video/mp4", "Audio": "audio/mpeg", "Image": "image/png"}
 
 
 def utc_today() -> date:
@@ -158,6 +160,192 @@ def _uuid4(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), UTC)
+
+
+# The helpers below draw from the catalogue rng; the order of their draws is part of the
+# seed -> data contract, so keep it when editing.
+
+
+def _media_type(rng: random.Random, i: int) -> tuple[str, float | None]:
+    """Type and duration (seconds; None for images) of the i-th media."""
+    kind = rng.random()
+    if i % 17 == 16:
+        return "Image", None
+    if kind < 0.12:
+        return "Audio", round(rng.uniform(60, 3600), 3)
+    return "Video", round(rng.uniform(8, 2400), 3)
+
+
+def _created_and_updated(
+    rng: random.Random, range_start: datetime, range_end: datetime
+) -> tuple[datetime, datetime]:
+    """Created up to 400 days before the data range; updated before it ends."""
+    created = range_start - timedelta(seconds=rng.randrange(1, 400 * 86_400))
+    span = max(1, int((range_end - created).total_seconds()) - 1)
+    return created, created + timedelta(seconds=rng.randrange(0, span))
+
+
+def _folder(rng: random.Random) -> dict[str, Any] | None:
+    """One of the folders, or None (no folder)."""
+    choice = rng.randrange(len(pools.FOLDER_NAMES) + 1)
+    if choice == len(pools.FOLDER_NAMES):
+        return None
+    return {"id": 22_000 + choice, "name": pools.FOLDER_NAMES[choice], "hashedId": f"f{choice:09d}"}
+
+
+def _original_asset(rng: random.Random, file_hex: str, media_type: str) -> dict[str, Any]:
+    video = media_type == "Video"
+    return {
+        "url": f"https://embed-ssl.wistia.com/deliveries/{file_hex[:32]}.bin",
+        "width": 1920 if video else None,
+        "height": 1080 if video else None,
+        "file_size": rng.randrange(100_000, 900_000_000),
+        "content_type": _CONTENT_TYPES[media_type],
+        "type": "OriginalFile",
+    }
+
+
+def _subfolder(i: int, created: datetime, updated: datetime) -> dict[str, Any]:
+    return {
+        "hashed_id": f"s{i:09d}",
+        "name": f"Subfolder {i}",
+        "description": None,
+        "position": i % 7,
+        "created": _iso(created),
+        "updated": _iso(updated),
+        "cursor": None,
+    }
+
+
+def _media_record(
+    rng: random.Random, i: int, hashed: str, range_start: datetime, range_end: datetime
+) -> dict[str, Any]:
+    """The i-th media as ``/medias`` returns it."""
+    template = pools.MEDIA_NAME_TEMPLATES[i % len(pools.MEDIA_NAME_TEMPLATES)]
+    name = template.format(n=i + 1, q=i % 4 + 1)
+    media_type, duration = _media_type(rng, i)
+    created, updated = _created_and_updated(rng, range_start, range_end)
+    file_hex = f"{rng.getrandbits(160):040x}"
+    folder = _folder(rng)
+    record: dict[str, Any] = {
+        "id": 90_000_000 + i * 13 + rng.randrange(13),
+        "name": name,
+        "type": media_type,
+        "archived": i % 9 == 8,
+        "created": _iso(created),
+        "updated": _iso(updated),
+        "duration": duration,
+        "hashed_id": hashed,
+        "description": "" if i % 3 == 0 else f"<p>{name} — description</p>",
+        "progress": 1.0,
+        "status": "ready",
+        "section": pools.SECTIONS[i % 3] if i % 5 == 0 else None,
+        "thumbnail": {
+            "url": f"https://embed-ssl.wistia.com/deliveries/{file_hex}.jpg"
+            "?image_crop_resized=200x120",
+            "width": 200,
+            "height": 120,
+        },
+        "folder": folder,
+        "assets": [_original_asset(rng, file_hex, media_type)],
+        "tags": [{"name": pools.TAG_NAMES[(i + k) % len(pools.TAG_NAMES)]} for k in range(i % 3)],
+    }
+    if i % 4 == 1:
+        record["subfolder"] = _subfolder(i, created, updated)
+    return record
+
+
+def _build_media(
+    rng: random.Random, i: int, taken: set[str], range_start: datetime, range_end: datetime
+) -> _Media:
+    hashed = _hashed_id(rng, taken)
+    record = _media_record(rng, i, hashed, range_start, range_end)
+    return _Media(
+        index=i,
+        id=record["id"],
+        hashed_id=hashed,
+        name=record["name"],
+        duration=record["duration"],
+        record=record,
+        thumbnail={
+            **record["thumbnail"],
+            "fileSize": 15_000 + i,
+            "contentType": "image/jpeg",
+            "type": "StillImageFile",
+        },
+        media_url=f"https://home.wistia.com/medias/{hashed}",
+        heatmap_base=f"https://home.wistia.com/stats/medias/{hashed}/heatmap",
+    )
+
+
+def _visitor_identity(rng: random.Random, i: int) -> dict[str, Any]:
+    """Name, email and org; about a third of visitors are named, most of those have an email."""
+    first = pools.FIRST_NAMES[rng.randrange(len(pools.FIRST_NAMES))]
+    last = pools.LAST_NAMES[rng.randrange(len(pools.LAST_NAMES))]
+    named = rng.random() < 0.35
+    email = (
+        f"{first.lower()}.{i}@{pools.EMAIL_DOMAINS[i % len(pools.EMAIL_DOMAINS)]}"
+        if named and rng.random() < 0.7
+        else None
+    )
+    return {
+        "name": f"{first} {last}" if named else "",
+        "email": email,
+        "org": {
+            "name": pools.ORGS[i % len(pools.ORGS)] or None,
+            "title": pools.ORG_TITLES[i % len(pools.ORG_TITLES)] if named else None,
+        },
+    }
+
+
+def _user_agent(rng: random.Random) -> dict[str, Any]:
+    browser, version, platform, mobile = pools.USER_AGENTS[rng.randrange(len(pools.USER_AGENTS))]
+    return {
+        "browser": browser,
+        "browser_version": version,
+        "platform": platform,
+        "mobile": mobile,
+    }
+
+
+def _ip_address(rng: random.Random) -> str:
+    """An IPv6 documentation address one time in ten, else an IPv4 address."""
+    if rng.random() < 0.1:
+        return f"2001:db8:{rng.randrange(65536):x}::{rng.randrange(65536):x}"
+    return (
+        f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    )
+
+
+# Per-day helpers: they draw from the day's rng, in event order.
+
+
+def _event_offset(rand: Callable[[], float], i: int) -> tuple[int, bool]:
+    """Milliseconds into the day and whether the stamp has no millis. The first two events
+    sit exactly on midnight and on 23:59:59.999, the day's edges."""
+    if i == 0:
+        offset = 0
+    elif i == 1:
+        offset = DAY_MS - 1
+    else:
+        offset = int(rand() * DAY_MS)
+    no_millis = i != 1 and rand() < 0.08
+    if no_millis:
+        offset -= offset % 1000
+    return offset, no_millis
+
+
+def _received_at(prefix: str, offset: int, no_millis: bool) -> str:
+    secs, millis = divmod(offset, 1000)
+    hours, rem = divmod(secs, 3600)
+    minutes, sec = divmod(rem, 60)
+    if no_millis:
+        return f"{prefix}{hours:02d}:{minutes:02d}:{sec:02d}Z"
+    return f"{prefix}{hours:02d}:{minutes:02d}:{sec:02d}.{millis:03d}Z"
+
+
 class Dataset:
     """The simulated account. Thread-safe; day data is generated on first use and cached."""
 
@@ -186,104 +374,9 @@ class Dataset:
     def _build_medias(self, rng: random.Random) -> list[_Media]:
         cfg = self.config
         assert cfg.start_date is not None and cfg.end_date is not None
+        range_start, range_end = _midnight(cfg.start_date), _midnight(cfg.end_date)
         taken: set[str] = set()
-        medias = []
-        range_start = datetime.combine(cfg.start_date, datetime.min.time(), UTC)
-        range_end = datetime.combine(cfg.end_date, datetime.min.time(), UTC)
-        for i in range(cfg.media_count):
-            hashed = _hashed_id(rng, taken)
-            template = pools.MEDIA_NAME_TEMPLATES[i % len(pools.MEDIA_NAME_TEMPLATES)]
-            name = template.format(n=i + 1, q=i % 4 + 1)
-            kind = rng.random()
-            if i % 17 == 16:
-                media_type, duration = "Image", None
-            elif kind < 0.12:
-                media_type, duration = "Audio", round(rng.uniform(60, 3600), 3)
-            else:
-                media_type, duration = "Video", round(rng.uniform(8, 2400), 3)
-            created = range_start - timedelta(seconds=rng.randrange(1, 400 * 86_400))
-            span = max(1, int((range_end - created).total_seconds()) - 1)
-            updated = created + timedelta(seconds=rng.randrange(0, span))
-            archived = i % 9 == 8
-            thumb_hex = f"{rng.getrandbits(160):040x}"
-            thumbnail = {
-                "url": f"https://embed-ssl.wistia.com/deliveries/{thumb_hex}.jpg"
-                "?image_crop_resized=200x120",
-                "width": 200,
-                "height": 120,
-            }
-            folder_choice = rng.randrange(len(pools.FOLDER_NAMES) + 1)
-            folder = (
-                None
-                if folder_choice == len(pools.FOLDER_NAMES)
-                else {
-                    "id": 22_000 + folder_choice,
-                    "name": pools.FOLDER_NAMES[folder_choice],
-                    "hashedId": f"f{folder_choice:09d}",
-                }
-            )
-            record: dict[str, Any] = {
-                "id": 90_000_000 + i * 13 + rng.randrange(13),
-                "name": name,
-                "type": media_type,
-                "archived": archived,
-                "created": _iso(created),
-                "updated": _iso(updated),
-                "duration": duration,
-                "hashed_id": hashed,
-                "description": "" if i % 3 == 0 else f"<p>{name} — description</p>",
-                "progress": 1.0,
-                "status": "ready",
-                "section": pools.SECTIONS[i % 3] if i % 5 == 0 else None,
-                "thumbnail": thumbnail,
-                "folder": folder,
-                "assets": [
-                    {
-                        "url": f"https://embed-ssl.wistia.com/deliveries/{thumb_hex[:32]}.bin",
-                        "width": 1920 if media_type == "Video" else None,
-                        "height": 1080 if media_type == "Video" else None,
-                        "file_size": rng.randrange(100_000, 900_000_000),
-                        "content_type": {
-                            "Video": "video/mp4",
-                            "Audio": "audio/mpeg",
-                            "Image": "image/png",
-                        }[media_type],
-                        "type": "OriginalFile",
-                    }
-                ],
-                "tags": [
-                    {"name": pools.TAG_NAMES[(i + k) % len(pools.TAG_NAMES)]} for k in range(i % 3)
-                ],
-            }
-            if i % 4 == 1:
-                record["subfolder"] = {
-                    "hashed_id": f"s{i:09d}",
-                    "name": f"Subfolder {i}",
-                    "description": None,
-                    "position": i % 7,
-                    "created": _iso(created),
-                    "updated": _iso(updated),
-                    "cursor": None,
-                }
-            medias.append(
-                _Media(
-                    index=i,
-                    id=record["id"],
-                    hashed_id=hashed,
-                    name=name,
-                    duration=duration,
-                    record=record,
-                    thumbnail={
-                        **thumbnail,
-                        "fileSize": 15_000 + i,
-                        "contentType": "image/jpeg",
-                        "type": "StillImageFile",
-                    },
-                    media_url=f"https://home.wistia.com/medias/{hashed}",
-                    heatmap_base=f"https://home.wistia.com/stats/medias/{hashed}/heatmap",
-                )
-            )
-        return medias
+        return [_build_media(rng, i, taken, range_start, range_end) for i in range(cfg.media_count)]
 
     def _media_weights(self, rng: random.Random) -> list[float]:
         """Zipf-like popularity; images and every 11th media never get plays."""
@@ -310,57 +403,29 @@ class Dataset:
     def _build_visitors(self, rng: random.Random) -> list[_Visitor]:
         cfg = self.config
         assert cfg.start_date is not None
-        visitors = []
-        range_start = datetime.combine(cfg.start_date, datetime.min.time(), UTC)
-        for i in range(cfg.visitor_count):
-            key = f"{self.account_prefix}_{_uuid4(rng)}"
-            created = range_start - timedelta(seconds=rng.randrange(1, 200 * 86_400))
-            first = pools.FIRST_NAMES[rng.randrange(len(pools.FIRST_NAMES))]
-            last = pools.LAST_NAMES[rng.randrange(len(pools.LAST_NAMES))]
-            named = rng.random() < 0.35
-            email = (
-                f"{first.lower()}.{i}@{pools.EMAIL_DOMAINS[i % len(pools.EMAIL_DOMAINS)]}"
-                if named and rng.random() < 0.7
-                else None
-            )
-            browser, version, platform, mobile = pools.USER_AGENTS[
-                rng.randrange(len(pools.USER_AGENTS))
-            ]
-            geo = pools.GEO[rng.randrange(len(pools.GEO))]
-            if rng.random() < 0.1:
-                ip = f"2001:db8:{rng.randrange(65536):x}::{rng.randrange(65536):x}"
-            else:
-                ip = (
-                    f"{rng.randrange(1, 224)}.{rng.randrange(256)}."
-                    f"{rng.randrange(256)}.{rng.randrange(1, 255)}"
-                )
-            visitors.append(
-                _Visitor(
-                    index=i,
-                    key=key,
-                    created_at=_iso(created),
-                    identity={
-                        "name": f"{first} {last}" if named else "",
-                        "email": email,
-                        "org": {
-                            "name": pools.ORGS[i % len(pools.ORGS)] or None,
-                            "title": pools.ORG_TITLES[i % len(pools.ORG_TITLES)] if named else None,
-                        },
-                    },
-                    user_agent={
-                        "browser": browser,
-                        "browser_version": version,
-                        "platform": platform,
-                        "mobile": mobile,
-                    },
-                    ip=ip,
-                    org=pools.ORGS[rng.randrange(len(pools.ORGS))],
-                    geo=geo,
-                    email=email,
-                    extra_loads=rng.randrange(0, 4),
-                )
-            )
-        return visitors
+        range_start = _midnight(cfg.start_date)
+        return [self._build_visitor(rng, i, range_start) for i in range(cfg.visitor_count)]
+
+    def _build_visitor(self, rng: random.Random, i: int, range_start: datetime) -> _Visitor:
+        key = f"{self.account_prefix}_{_uuid4(rng)}"
+        created = range_start - timedelta(seconds=rng.randrange(1, 200 * 86_400))
+        identity = _visitor_identity(rng, i)
+        user_agent = _user_agent(rng)
+        geo = pools.GEO[rng.randrange(len(pools.GEO))]
+        ip = _ip_address(rng)
+        org = pools.ORGS[rng.randrange(len(pools.ORGS))]
+        return _Visitor(
+            index=i,
+            key=key,
+            created_at=_iso(created),
+            identity=identity,
+            user_agent=user_agent,
+            ip=ip,
+            org=org,
+            geo=geo,
+            email=identity["email"],
+            extra_loads=rng.randrange(0, 4),
+        )
 
     # ------------------------------------------------------------------ days
 
@@ -378,82 +443,82 @@ class Dataset:
             return cached
 
     def _generate_day(self, day: date) -> DayData:
+        """The day's data from its own rng: events first, then loads (keep that draw order)."""
+        rng = random.Random(f"wistia-sim:{self.config.seed}:day:{day.isoformat()}")
+        events = self._draw_events(rng, day)
+        data = self._tally(day, events)
+        data.loads = self._draw_loads(rng, day, data.plays)
+        events.sort(key=lambda e: (e.ms, e.event_key), reverse=True)
+        return data
+
+    def _draw_events(self, rng: random.Random, day: date) -> list[EventRow]:
+        """The day's events in draw order: about ``events_per_day`` (+-20 %) of them."""
         cfg = self.config
-        media_count = len(self._medias)
-        rng = random.Random(f"wistia-sim:{cfg.seed}:day:{day.isoformat()}")
         if self.in_range(day) and cfg.events_per_day > 0:
             count = max(0, round(cfg.events_per_day * rng.uniform(0.8, 1.2)))
         else:
             count = 0
-        media_idx = rng.choices(range(media_count), cum_weights=self._media_cum, k=count)
+        media_idx = rng.choices(range(len(self._medias)), cum_weights=self._media_cum, k=count)
         visitor_idx = rng.choices(
             range(len(self._visitors)), cum_weights=self._visitor_cum, k=count
         )
         base_ms = _day_ms(day)
         prefix = day.isoformat() + "T"
+        return [
+            self._draw_event(rng, i, base_ms, prefix, media_idx[i], visitor_idx[i])
+            for i in range(count)
+        ]
+
+    def _draw_event(
+        self, rng: random.Random, i: int, base_ms: int, prefix: str, media: int, visitor: int
+    ) -> EventRow:
         rand = rng.random
-        late_share = cfg.late_event_share
+        offset, no_millis = _event_offset(rand, i)
+        percent_viewed = round(rand() ** 0.6, 4)
+        conversion = 1 + int(rand() * 4) if rand() < 0.04 else -1
+        late = rand() < self.config.late_event_share
+        return EventRow(
+            ms=base_ms + offset,
+            received_at=_received_at(prefix, offset, no_millis),
+            event_key=f"{self.account_prefix}_{_uuid4(rng)}",
+            media=media,
+            visitor=visitor,
+            percent_viewed=percent_viewed,
+            conversion=conversion,
+            late=late,
+            embed=int(rand() * len(pools.EMBED_HOSTS)),
+        )
+
+    def _tally(self, day: date, events: list[EventRow]) -> DayData:
+        """Per-media aggregates of the events (in draw order); loads are drawn afterwards."""
+        media_count = len(self._medias)
         durations = [m.duration or 0.0 for m in self._medias]
         plays = [0] * media_count
         seconds = [0.0] * media_count
         percent_sum = [0.0] * media_count
         conversions = [0] * media_count
-        pairs: set[tuple[int, int]] = set()
-        events: list[EventRow] = []
-        for i in range(count):
-            if i == 0:
-                offset = 0  # exactly midnight
-            elif i == 1:
-                offset = DAY_MS - 1  # 23:59:59.999
-            else:
-                offset = int(rand() * DAY_MS)
-            no_millis = i != 1 and rand() < 0.08
-            if no_millis:
-                offset -= offset % 1000
-            secs, millis = divmod(offset, 1000)
-            hours, rem = divmod(secs, 3600)
-            minutes, sec = divmod(rem, 60)
-            stamp = (
-                f"{prefix}{hours:02d}:{minutes:02d}:{sec:02d}Z"
-                if no_millis
-                else f"{prefix}{hours:02d}:{minutes:02d}:{sec:02d}.{millis:03d}Z"
-            )
-            pv = round(rand() ** 0.6, 4)
-            conversion = 1 + int(rand() * 4) if rand() < 0.04 else -1
-            late = rand() < late_share
-            m, v = media_idx[i], visitor_idx[i]
-            events.append(
-                EventRow(
-                    ms=base_ms + offset,
-                    received_at=stamp,
-                    event_key=f"{self.account_prefix}_{_uuid4(rng)}",
-                    media=m,
-                    visitor=v,
-                    percent_viewed=pv,
-                    conversion=conversion,
-                    late=late,
-                    embed=int(rand() * len(pools.EMBED_HOSTS)),
-                )
-            )
-            plays[m] += 1
-            seconds[m] += pv * durations[m]
-            percent_sum[m] += pv
-            if conversion >= 0:
-                conversions[m] += 1
-            pairs.add((m, v))
         unique = [0] * media_count
-        for m, _v in pairs:
+        for row in events:
+            plays[row.media] += 1
+            seconds[row.media] += row.percent_viewed * durations[row.media]
+            percent_sum[row.media] += row.percent_viewed
+            if row.conversion >= 0:
+                conversions[row.media] += 1
+        for m, _v in {(row.media, row.visitor) for row in events}:
             unique[m] += 1
+        return DayData(day, events, plays, [], seconds, unique, conversions, percent_sum)
+
+    def _draw_loads(self, rng: random.Random, day: date, plays: list[int]) -> list[int]:
+        """Loads per media: more than its plays; a few unplayed media are loaded anyway."""
         loads = []
-        for m in range(media_count):
-            if plays[m]:
-                loads.append(plays[m] + int(plays[m] * rng.uniform(0.1, 1.5)))
+        for media_plays in plays:
+            if media_plays:
+                loads.append(media_plays + int(media_plays * rng.uniform(0.1, 1.5)))
             elif self.in_range(day) and rng.random() < 0.15:
                 loads.append(rng.randrange(1, 4))  # loaded but never played
             else:
                 loads.append(0)
-        events.sort(key=lambda e: (e.ms, e.event_key), reverse=True)
-        return DayData(day, events, plays, loads, seconds, unique, conversions, percent_sum)
+        return loads
 
     # ---------------------------------------------------------------- medias
 
@@ -554,17 +619,10 @@ class Dataset:
                 self._list_cache.popitem(last=False)
         return result
 
-    def event_records(
-        self,
-        start: date,
-        end: date,
-        media_id: str | None = None,
-        visitor_key: str | None = None,
-        include_unreleased_late: bool = True,
-    ) -> list[dict[str, Any]]:
-        """``events(...)`` rendered as API JSON objects (the ground truth for tests/benchmarks)."""
-        rows = self.events(start, end, media_id, visitor_key, include_unreleased_late)
-        return [self.event_record(r) for r in rows]
+    def event_records(self, start: date, end: date, **filters: Any) -> list[dict[str, Any]]:
+        """``events(start, end, **filters)`` rendered as API JSON objects (the ground truth for
+        tests/benchmarks)."""
+        return [self.event_record(r) for r in self.events(start, end, **filters)]
 
     def event(self, event_key: str) -> EventRow | None:
         with self._lock:
@@ -578,12 +636,16 @@ class Dataset:
 
     # ------------------------------------------------------------- stats
 
-    def media_day_stats(self, media_id: str, day: date) -> dict[str, Any]:
-        """by_date row: load_count, play_count, hours_watched (late events included)."""
+    def _media_day(self, media_id: str, day: date) -> tuple[int, DayData]:
+        """The media's index and the day's data; KeyError for an unknown media."""
         index = self.media_index(media_id)
         if index is None:
             raise KeyError(media_id)
-        data = self.day_data(day)
+        return index, self.day_data(day)
+
+    def media_day_stats(self, media_id: str, day: date) -> dict[str, Any]:
+        """by_date row: load_count, play_count, hours_watched (late events included)."""
+        index, data = self._media_day(media_id, day)
         return {
             "date": day.isoformat(),
             "load_count": data.loads[index],
@@ -593,10 +655,7 @@ class Dataset:
 
     def media_analytics_day(self, media_id: str, day: date) -> dict[str, Any]:
         """Wistia's own analytics figures for one media and day, as raw additive parts."""
-        index = self.media_index(media_id)
-        if index is None:
-            raise KeyError(media_id)
-        data = self.day_data(day)
+        index, data = self._media_day(media_id, day)
         return {
             "loads": data.loads[index],
             "plays": data.plays[index],
