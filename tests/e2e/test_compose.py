@@ -5,6 +5,7 @@ the ones the project reads."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ REQUIRED_SERVICES = {
     "airflow-dag-processor",
     "airflow-triggerer",
     "wistia-simulator",
-    "moto",
+    "awslocal",
 }
 PINNED = re.compile(r"^[\w./-]+:\d+(\.\d+)+[\w.-]*$")
 
@@ -66,8 +67,8 @@ def test_paths_and_commands_exist(compose: dict) -> None:
             if source.startswith("."):
                 assert (REPO / source).exists(), f"{name}: {source} missing"
         command = svc.get("command") or []
-        if command[:3] == ["python", "-m", "wistia_simulator"]:
-            assert (REPO / "include" / "wistia_simulator" / "__main__.py").is_file()
+        if command[:2] == ["python", "-m"]:
+            assert (REPO / "include" / command[2] / "__main__.py").is_file(), name
     # The Airflow containers mount exactly what the DAG imports and runs.
     for path in (
         "dags/wistia_daily.py",
@@ -92,3 +93,17 @@ def test_env_vars_are_the_projects(compose: dict) -> None:
     # Secrets have no defaults in the file: they must come from the user's environment.
     assert "${WISTIA_PII_HASH_KEY:?" in text
     assert "${AIRFLOW_JWT_SECRET:?" in text
+
+
+def test_dockerfile_pins_match_the_lock() -> None:
+    """The images install the versions uv.lock pins (one set of versions everywhere)."""
+    lock = tomllib.loads((REPO / "uv.lock").read_text())
+    locked = {p["name"]: p["version"] for p in lock["package"]}
+    pins = []
+    for dockerfile in (REPO / "docker").glob("*.Dockerfile"):
+        pins += re.findall(
+            r"([A-Za-z0-9_.-]+)(?:\[[a-z,]+\])?==([0-9][\w.]*)", dockerfile.read_text()
+        )
+    assert pins
+    for name, version in pins:
+        assert locked.get(name.lower().replace("_", "-")) == version, (name, version)
