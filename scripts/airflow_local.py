@@ -2,7 +2,10 @@
 project's DAGs on the local target. Prints the UI URL and the login.
 
 When WISTIA_API_TOKEN is unset it also starts the Wistia simulator and points the pipeline at it,
-so catchup runs work out of the box. Catchup starts at WISTIA_START_DATE (default: 3 days ago).
+so catchup runs work out of the box. Catchup starts at WISTIA_START_DATE; unset, at the first data
+day of the wistia_daily runs already in this AIRFLOW_HOME's metadata DB (what ``make demo`` /
+``make backfill`` ran), else today (UTC) minus the lookback. Once the scheduler has created runs,
+the date stays the same on every restart (Airflow needs a stable start date).
 Ctrl-C stops everything it started.
 """
 
@@ -13,10 +16,11 @@ import json
 import os
 import secrets
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from wistia_dev import local_runner
@@ -39,6 +43,32 @@ def wait_for_password(home: Path, proc: subprocess.Popen, timeout: float = 180.0
     raise TimeoutError(f"no generated password in {path} after {timeout}s")
 
 
+def first_run_day(metadata_db: Path, dag_id: str = "wistia_daily") -> date | None:
+    """The earliest data day (data interval start) of ``dag_id``'s runs in a SQLite metadata DB."""
+    if not metadata_db.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{metadata_db}?mode=ro", uri=True)) as db:
+            row = db.execute(
+                "SELECT min(data_interval_start) FROM dag_run WHERE dag_id = ?", (dag_id,)
+            ).fetchone()
+    except sqlite3.Error:  # not migrated yet
+        return None
+    return date.fromisoformat(str(row[0])[:10]) if row and row[0] else None
+
+
+def catchup_start(
+    env: dict[str, str], airflow_home: Path, lookback_days: int, today: date | None = None
+) -> str:
+    """WISTIA_START_DATE for ``make airflow`` (see the module doc)."""
+    if env.get("WISTIA_START_DATE"):
+        return env["WISTIA_START_DATE"]
+    first = first_run_day(airflow_home / "airflow.db")
+    if first is not None:
+        return first.isoformat()
+    return ((today or datetime.now(UTC).date()) - timedelta(days=lookback_days)).isoformat()
+
+
 def main() -> int:
     settings = load_settings()
     home = (settings.state_dir / "airflow").resolve()
@@ -52,7 +82,7 @@ def main() -> int:
             "AIRFLOW__CORE__PARALLELISM": "4",
         }
     )
-    env.setdefault("WISTIA_START_DATE", (datetime.now(UTC).date() - timedelta(days=3)).isoformat())
+    env["WISTIA_START_DATE"] = catchup_start(env, home, settings.lookback_days)
     if not env.get("WISTIA_PII_HASH_KEY"):
         env["WISTIA_PII_HASH_KEY"] = ensure_local_pii_key(settings.state_dir)
     children: list[subprocess.Popen] = []  # started before Airflow (the simulator)

@@ -5,6 +5,8 @@
 Every day is one ``dag.test()`` run of the real DAG (``wistia_dev.local_runner``). Prints one
 JSON line per day and a summary line; exits 1 if any day's run failed (by default it stops at the
 first failure: later days would re-publish partitions of the failed day's window).
+WISTIA_START_DATE (the DAG's start date) is set to START when it is unset or later: Airflow gives
+a run whose logical date is before the start date no tasks at all (it "succeeds" doing nothing).
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     if settings.target == "local" and not settings.pii_hash_key and not settings.pii_secret_id:
         # The local default key: generated once under the state dir, never hard-coded.
         os.environ["WISTIA_PII_HASH_KEY"] = ensure_local_pii_key(settings.state_dir)
+    # A run before the DAG's start date would have no tasks: start at START at the latest.
+    current = os.environ.get("WISTIA_START_DATE", "").strip()
+    if not current or current > args.start.isoformat():
+        os.environ["WISTIA_START_DATE"] = args.start.isoformat()
     # Airflow reads its configuration when first imported: set the environment before that.
     os.environ.update(local_runner.airflow_env(home.resolve()))
     local_runner.ensure_metadata_db(home.resolve())

@@ -2,7 +2,9 @@
 target) -> the gold summary (top media by play rate per day) -> stops the simulator.
 
 Safe to re-run: every day is re-processed idempotently (partition overwrite) and the run state
-records each rerun. Uses WISTIA_STATE_DIR (default .state/) for the lake, the run-state SQLite
+records each rerun. WISTIA_START_DATE (where the DAG's catchup starts), when unset, becomes the
+demo's first day: the DAG the runs register in Airflow's metadata DB then never asks a later
+``make airflow`` to catch up from an older date. Uses WISTIA_STATE_DIR (default .state/) for the lake, the run-state SQLite
 file, the Airflow home and the logs; generates the local PII hash key there once.
 """
 
@@ -73,6 +75,18 @@ def print_summary(lake_uri: str, start: date, end: date) -> None:
         print("  (no rows)")
 
 
+def demo_days(today: date | None = None) -> tuple[date, date]:
+    """The demo's first and last data day: the ``DAYS`` days ending yesterday (UTC)."""
+    yesterday = (today or datetime.now(UTC).date()) - timedelta(days=1)
+    return yesterday - timedelta(days=DAYS - 1), yesterday
+
+
+def catchup_env(first_day: date, env: dict[str, str] | None = None) -> dict[str, str]:
+    """``WISTIA_START_DATE`` for the runs: the caller's, else the demo's first day."""
+    env = os.environ if env is None else env
+    return {"WISTIA_START_DATE": env.get("WISTIA_START_DATE") or first_day.isoformat()}
+
+
 def main() -> int:
     settings = load_settings()
     state_dir = settings.state_dir
@@ -85,8 +99,7 @@ def main() -> int:
         os.environ["WISTIA_PII_HASH_KEY"] = ensure_local_pii_key(state_dir)
     token = secrets.token_hex(16)  # the simulator's credential for this demo only
     port = free_port()
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    start = yesterday - timedelta(days=DAYS - 1)
+    start, yesterday = demo_days()
 
     print(f"Starting the Wistia simulator on 127.0.0.1:{port} ...", flush=True)
     sim = start_simulator(
@@ -102,6 +115,7 @@ def main() -> int:
                 "WISTIA_TARGET": "local",
                 "WISTIA_API_URL": f"http://127.0.0.1:{port}/modern",
                 "WISTIA_API_TOKEN": token,
+                **catchup_env(start),
             }
         )
         print(
@@ -124,6 +138,10 @@ def main() -> int:
     print(f"Airflow home:    {home} (task logs are in the demo log)")
     print(f"Logs:            {log_path}")
     print("Query the lake:  make query Q=top_media_by_play_rate")
+    from wistia_pipeline.report import report_uri  # the wistia_daily report task wrote it
+
+    latest = report_uri(settings.lake_uri, "latest")
+    print(f"Daily report:    {latest if Path(latest).is_file() else 'none (make report)'}")
     return 0
 
 

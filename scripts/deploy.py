@@ -15,10 +15,25 @@ Steps (each prints what it changed; a re-run with nothing changed changes nothin
    ``plugins.zip`` / ``requirements.txt`` / ``startup.sh``: CloudFormation updates the MWAA
    environment (when ``CreateMwaaEnvironment=true``) only when one of them changed. Parameters
    not given keep their previous value on updates;
-4. the ingestion Lambda's code (when its sha256 differs from the deployed code) and the state
+4. the Athena tables: every ``include/wistia_pipeline/sql/files/ddl/*.sql`` (the one source of
+   the lake's schema), rendered for the stack's Glue database and lake, in ``list_queries("ddl")``
+   order, through Athena (StartQueryExecution in the stack's workgroup, waited for SUCCEEDED; any
+   other end fails the deploy with the query's StateChangeReason). Idempotent: a table is created
+   when the catalog lacks it, dropped and created again when its rendered DDL differs from the one
+   last applied (kept in the artifacts bucket under ``athena/ddl/<database>/<table>.sql``), and
+   left alone otherwise. The tables are external (the data stays in the lake) and their ``dt``
+   partitions are projected, so a re-create loses nothing; a table no longer in ``ddl/`` is left
+   in place;
+5. the ingestion Lambda's code (when its sha256 differs from the deployed code) and the state
    machine's definition (when it differs from the deployed one).
 
-boto3 honours ``AWS_ENDPOINT_URL`` (the tests run this against moto server). Credentials come
+Per-environment parameters chosen on the first deploy and kept afterwards (like every parameter
+not given): ``GlueDatabaseName`` (default ``wistia_<env>`` with ``-`` -> ``_``, so two
+environments in one account never share a database) and ``CatchupStartDate`` (default: the
+deploy day (UTC) minus ``LookbackDays``; exported to MWAA as ``WISTIA_START_DATE``, so a first
+unpause catches up only the lookback, never months). ``--param Name=value`` changes either.
+
+boto3 honours ``AWS_ENDPOINT_URL`` (the tests run this against the local AWS, ``wistia_awslocal``). Credentials come
 from the usual chain (GitHub OIDC role in CI).
 """
 
@@ -28,9 +43,12 @@ import argparse
 import base64
 import hashlib
 import json
+import re
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +68,8 @@ MWAA_VERSION_PARAMS = {
     STARTUP_KEY: "StartupScriptS3ObjectVersion",
 }
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
+DDL_RECORD_PREFIX = "athena/ddl/"  # artifacts bucket: the DDL last applied, per database/table
+ATHENA_TIMEOUT_SECONDS = 600
 
 
 class DeployError(RuntimeError):
@@ -87,6 +107,12 @@ def describe_stack(cfn: Any, name: str) -> dict[str, Any] | None:
         if "does not exist" in str(exc):
             return None
         raise
+
+
+def stack_parameters(cfn: Any, name: str) -> dict[str, str]:
+    """Current parameter values of stack ``name`` (empty when it does not exist)."""
+    stack = describe_stack(cfn, name) or {}
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
 
 
 def stack_outputs(cfn: Any, name: str) -> dict[str, str]:
@@ -279,19 +305,46 @@ def resource_names(env: str, account: str, region: str) -> dict[str, str]:
     }
 
 
+def default_glue_database(env: str) -> str:
+    """``wistia_<env>`` with ``-`` -> ``_``: one Glue database per environment (Athena names are
+    ``[a-z0-9_]``; EnvName is ``[a-z][a-z0-9-]``)."""
+    return "wistia_" + env.replace("-", "_")
+
+
+def default_start_date(lookback_days: str | int, today: date | None = None) -> str:
+    """Where catchup starts when nobody chose: the deploy day (UTC) minus the lookback."""
+    today = today or datetime.now(UTC).date()
+    return (today - timedelta(days=int(lookback_days))).isoformat()
+
+
+def environment_parameters(
+    env: str, planned: Mapping[str, str], today: date | None = None
+) -> dict[str, str]:
+    """``GlueDatabaseName`` and ``CatchupStartDate`` as the stack will have them: given or
+    previous values win; empty ones get the environment's default (chosen once, then kept)."""
+    return {
+        "GlueDatabaseName": planned.get("GlueDatabaseName") or default_glue_database(env),
+        "CatchupStartDate": planned.get("CatchupStartDate")
+        or default_start_date(planned.get("LookbackDays") or 0, today),
+    }
+
+
 def airflow_environment(
     names: Mapping[str, str],
     glue_database: str,
     pii_secret_id: str,
     lookback_days: str,
     alert_topic_arn: str = "",
+    start_date: str = "",
 ) -> dict[str, str]:
     """Environment variables the DAG's aws target reads (see wistia_pipeline.config)."""
     from wistia_pipeline.config import SETTINGS
 
     alerts = {SETTINGS["alert_topic_arn"].env: alert_topic_arn} if alert_topic_arn else {}
+    start = {"WISTIA_START_DATE": start_date} if start_date else {}  # a parse-time env read
     return {
         **alerts,
+        **start,
         "WISTIA_TARGET": "aws",
         SETTINGS["lake_uri"].env: names["LakeUri"],
         SETTINGS["state_table"].env: names["StateTableName"],
@@ -328,6 +381,125 @@ def render_definition(definition_text: str, substitutions: Mapping[str, str]) ->
         return render(json.loads(definition_text), substitutions)
     except KeyError as exc:
         raise DeployError(f"state machine definition: {exc.args[0]}") from None
+
+
+# --------------------------------------------------------------------------- Athena tables
+
+_DDL_TARGET = re.compile(
+    r"CREATE\s+(?:(?P<database>DATABASE|SCHEMA)|EXTERNAL\s+TABLE)\s+IF\s+NOT\s+EXISTS\s+"
+    r"(?P<name>[a-z0-9_]+(?:\.[a-z0-9_]+)?)\s",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class DdlStatement:
+    """One rendered ``ddl/<name>.sql``: the database (``table`` None) or one table of it."""
+
+    name: str
+    sql: str
+    table: str | None
+
+
+def ddl_statements(database: str, lake_uri: str) -> list[DdlStatement]:
+    """Every DDL file rendered for ``database`` and ``lake_uri``, in execution order."""
+    from wistia_pipeline.sql import list_queries, render_sql
+
+    statements = []
+    for name in list_queries("ddl"):
+        sql = render_sql("ddl", name, database=database, lake_uri=lake_uri)
+        match = _DDL_TARGET.match(sql)
+        if match is None:
+            raise DeployError(
+                f"ddl/{name}.sql is not CREATE DATABASE|EXTERNAL TABLE IF NOT EXISTS <name>"
+            )
+        target = match["name"].lower()
+        db, _, table = target.rpartition(".") if not match["database"] else (target, "", "")
+        if db != database:
+            raise DeployError(f"ddl/{name}.sql creates {target}, outside database {database}")
+        statements.append(DdlStatement(name, sql, table or None))
+    return statements
+
+
+def run_athena(
+    athena: Any,
+    sql: str,
+    workgroup: str,
+    database: str | None = None,
+    timeout: float = ATHENA_TIMEOUT_SECONDS,
+) -> str:
+    """Run ``sql`` in ``workgroup`` (its result location) and wait; the query id on SUCCEEDED,
+    DeployError with Athena's StateChangeReason on FAILED / CANCELLED / timeout."""
+    context = {"QueryExecutionContext": {"Database": database}} if database else {}
+    query_id = athena.start_query_execution(QueryString=sql, WorkGroup=workgroup, **context)[
+        "QueryExecutionId"
+    ]
+    deadline, delay = time.monotonic() + timeout, 0.1
+    while True:
+        status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+        state = status.get("State")
+        if state == "SUCCEEDED":
+            return query_id
+        first_line = sql.strip().splitlines()[0] if sql.strip() else ""
+        if state in ("FAILED", "CANCELLED"):
+            reason = status.get("StateChangeReason") or "no reason given"
+            raise DeployError(f"Athena query {query_id} ({first_line}) {state}: {reason}")
+        if time.monotonic() > deadline:
+            athena.stop_query_execution(QueryExecutionId=query_id)
+            raise DeployError(
+                f"Athena query {query_id} ({first_line}) still {state} after {timeout}s"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+def _exists(call: Any, **kwargs: Any) -> bool:
+    try:
+        call(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "EntityNotFoundException":
+            return False
+        raise
+    return True
+
+
+def _read_text(s3: Any, bucket: str, key: str) -> str | None:
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def apply_athena_tables(
+    session: Any, database: str, workgroup: str, lake_uri: str, record_bucket: str
+) -> list[Change]:
+    """Create / re-create the Athena tables of ``ddl/`` (see step 4 of the module doc)."""
+    athena, glue, s3 = (session.client(s) for s in ("athena", "glue", "s3"))
+    changes: list[Change] = []
+    for statement in ddl_statements(database, lake_uri):
+        if statement.table is None:
+            if not _exists(glue.get_database, Name=database):
+                run_athena(athena, statement.sql, workgroup)
+                changes.append(Change(f"athena database {database}", "created"))
+            continue
+        target = f"{database}.{statement.table}"
+        record_key = f"{DDL_RECORD_PREFIX}{database}/{statement.table}.sql"
+        exists = _exists(glue.get_table, DatabaseName=database, Name=statement.table)
+        applied = _read_text(s3, record_bucket, record_key) if exists else None
+        if exists and applied == statement.sql:
+            continue
+        if exists:
+            run_athena(athena, f"DROP TABLE IF EXISTS {target}", workgroup, database)
+        run_athena(athena, statement.sql, workgroup, database)
+        s3.put_object(Bucket=record_bucket, Key=record_key, Body=statement.sql.encode("utf-8"))
+        reason = "DDL changed" if applied is not None else "no record of its DDL"
+        detail = f"ddl/{statement.name}.sql" + (f", {reason}" if exists else "")
+        changes.append(
+            Change(f"athena table {target}", "replaced" if exists else "created", detail)
+        )
+    return changes
 
 
 # --------------------------------------------------------------------------- deploy
@@ -389,13 +561,15 @@ class Deployment:
             note(change)
         names = resource_names(self.env, account, region)
         planned = planned_parameters(cfn, pipeline_name, PIPELINE_TEMPLATE, self.params)
+        chosen = environment_parameters(self.env, planned)
         pii_secret = f"wistia/{self.env}/pii-hash-key"
         variables = airflow_environment(
             names,
-            planned["GlueDatabaseName"],
+            chosen["GlueDatabaseName"],
             pii_secret,
             planned["LookbackDays"],
             planned.get("AlertTopicArn") or "",
+            start_date=chosen["CatchupStartDate"],
         )
         startup = render_startup_script(self.env, variables)
         change, versions[STARTUP_KEY] = put_if_changed(s3, mwaa_bucket, STARTUP_KEY, startup)
@@ -407,6 +581,7 @@ class Deployment:
             "MwaaBucketName": mwaa_bucket,
             "AccessLogsBucketName": boot["AccessLogsBucketName"],
             **{MWAA_VERSION_PARAMS[k]: v for k, v in versions.items() if v},
+            **chosen,
             **self.params,
         }
         note(deploy_stack(cfn, pipeline_name, PIPELINE_TEMPLATE, params, self.wait_delay))
@@ -417,10 +592,19 @@ class Deployment:
                     f"stack output {key}={outputs.get(key)!r}, expected {expected!r}: "
                     "resource_names() and pipeline.yaml disagree"
                 )
+        for change in apply_athena_tables(
+            self.session,
+            outputs["GlueDatabaseName"],
+            outputs["AthenaWorkGroupName"],
+            outputs["LakeUri"],
+            artifacts,
+        ):
+            note(change)
         note(self._update_lambda(outputs["IngestFunctionName"], artifacts, dist))
+        deployed = stack_parameters(cfn, pipeline_name)
         definition = render_definition(
             (dist.root / STATE_MACHINE_KEY).read_text(encoding="utf-8"),
-            self._substitutions(outputs),
+            self._substitutions(outputs, deployed),
         )
         note(self._update_state_machine(outputs["StateMachineArn"], definition))
         return changes
@@ -450,7 +634,9 @@ class Deployment:
         )
         return Change(f"lambda {function}", "updated", f"code sha256 {local[:12]}")
 
-    def _substitutions(self, outputs: Mapping[str, str]) -> dict[str, str]:
+    def _substitutions(
+        self, outputs: Mapping[str, str], parameters: Mapping[str, str]
+    ) -> dict[str, str]:
         """CloudFormation's DefinitionSubstitutions of pipeline.yaml, from the deployed stack."""
         lam = self.client("lambda")
         arn = lam.get_function_configuration(FunctionName=outputs["IngestFunctionName"])[
@@ -466,6 +652,7 @@ class Deployment:
             "AthenaDatabase": outputs["GlueDatabaseName"],
             "AthenaWorkGroup": outputs["AthenaWorkGroupName"],
             "AthenaOutputLocation": f"s3://{outputs['AthenaResultsBucketName']}/results/",
+            "LookbackDays": parameters["LookbackDays"],
         }
 
     def _update_state_machine(self, arn: str, definition: str) -> Change | None:

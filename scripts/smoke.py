@@ -5,11 +5,18 @@
 1. Invokes the ingestion Lambda synchronously for yesterday (UTC) with ``"dry_run": true``:
    it reads the Wistia token from Secrets Manager and fetches ``/medias`` page 1, writing
    nothing. Fails on a ``FunctionError`` or a non-200 status.
-2. When the stack has an MWAA environment (``CreateMwaaEnvironment=true``), triggers one run of
-   ``wistia_daily`` through MWAA's ``InvokeRestApi`` (Airflow REST API, authorised by the
-   caller's IAM identity, which needs ``airflow:InvokeRestApi``), with ``logical_date`` at
-   yesterday and ``conf`` ``{"smoke": true}``, unpausing the DAG first. Without an MWAA
-   environment this part is skipped (and said so). The CLI equivalent, for reference:
+2. When the stack has an MWAA environment (``CreateMwaaEnvironment=true``), unpauses
+   ``wistia_daily`` and triggers one small run of it through MWAA's ``InvokeRestApi`` (Airflow
+   REST API, authorised by the caller's IAM identity, which needs ``airflow:InvokeRestApi``):
+   data day = yesterday (the data interval ``[day, day + 1)`` is given explicitly), ``conf``
+   ``{"lookback_days": 0, "streams": ["medias"]}`` (a few requests and one day's partitions,
+   rebuilt from the newest bronze of every stream: no full production run), a run id
+   ``smoke__<day>__<UTC stamp>`` and, as logical date, the trigger time. Airflow keeps one run
+   per logical date, and the scheduled run of yesterday already holds yesterday 00:00 (the
+   API's 409): the trigger time never collides with a scheduled run's midnight, and a 409 all
+   the same (two smokes in one microsecond) is retried with a new stamp. Smoke does not wait
+   for the run. Without an MWAA environment this part is skipped (and said so). The CLI
+   equivalent, for reference:
    ``aws mwaa create-cli-token --name wistia-<env>`` then POST ``dags trigger wistia_daily`` to
    ``https://<webserver>/aws_mwaa/cli`` with the token as bearer.
 
@@ -26,9 +33,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from deploy import DeployError, stack_names, stack_outputs
 
 DAG_ID = "wistia_daily"
+# A small run: one day (no lookback), the media list only.
+SMOKE_CONF = {"lookback_days": 0, "streams": ["medias"]}
+TRIGGER_ATTEMPTS = 3
 
 
 class SmokeError(RuntimeError):
@@ -58,31 +69,49 @@ def invoke_dry_run(lam: Any, function: str, day: date) -> dict[str, Any]:
 
 def run_request(day: date, now: datetime | None = None) -> dict[str, Any]:
     """The dagRuns POST body for data day ``day``: the run's data interval is ``[day, day+1)``
-    (the DAG processes the interval's start), stated explicitly rather than inferred from the
-    logical date; a unique run id so smoke can run again the same day."""
+    (the DAG processes the interval's start), stated explicitly; the logical date is the
+    trigger time ``now``, which no scheduled run holds (theirs are midnights), and the run id is
+    unique per trigger, so smoke can run on every deploy (see the module doc)."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     return {
-        "dag_run_id": f"smoke__{day.isoformat()}__{stamp}",
-        "logical_date": start.isoformat(),
+        "dag_run_id": f"smoke__{day.isoformat()}__{now:%Y%m%dT%H%M%S%fZ}",
+        "logical_date": now.isoformat(),
         "data_interval_start": start.isoformat(),
         "data_interval_end": (start + timedelta(days=1)).isoformat(),
-        "conf": {"smoke": True},
+        "conf": dict(SMOKE_CONF),
     }
 
 
+def invoke_rest_api(mwaa: Any, environment: str, **request: Any) -> tuple[int, Any]:
+    """(Airflow's status, its JSON answer) of one InvokeRestApi call. MWAA answers an Airflow
+    4xx / 5xx with RestApiClientException / RestApiServerException carrying both."""
+    try:
+        response = mwaa.invoke_rest_api(Name=environment, **request)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code not in ("RestApiClientException", "RestApiServerException"):
+            raise SmokeError(f"MWAA {environment}: {exc}") from None
+        return int(exc.response.get("RestApiStatusCode") or 0), exc.response.get("RestApiResponse")
+    return int(response.get("RestApiStatusCode") or 0), response.get("RestApiResponse")
+
+
 def trigger_dag_run(mwaa: Any, environment: str, day: date) -> dict[str, Any]:
-    """Unpause ``wistia_daily`` and trigger one run through MWAA's InvokeRestApi."""
-    mwaa.invoke_rest_api(
-        Name=environment, Path=f"/dags/{DAG_ID}", Method="PATCH", Body={"is_paused": False}
+    """Unpause ``wistia_daily`` and trigger one small run through MWAA's InvokeRestApi."""
+    status, answer = invoke_rest_api(
+        mwaa, environment, Path=f"/dags/{DAG_ID}", Method="PATCH", Body={"is_paused": False}
     )
-    response = mwaa.invoke_rest_api(
-        Name=environment, Path=f"/dags/{DAG_ID}/dagRuns", Method="POST", Body=run_request(day)
-    )
-    status = response.get("RestApiStatusCode")
+    if status != 200:
+        raise SmokeError(f"MWAA {environment}: unpausing {DAG_ID} returned {status}: {answer}")
+    for _attempt in range(TRIGGER_ATTEMPTS):
+        status, answer = invoke_rest_api(
+            mwaa, environment, Path=f"/dags/{DAG_ID}/dagRuns", Method="POST", Body=run_request(day)
+        )
+        if status != 409:  # 409: that run id or logical date exists; retry with a new stamp
+            break
     if status not in (200, 201):
-        raise SmokeError(f"MWAA {environment}: trigger returned {status}: {response}")
-    return response.get("RestApiResponse", {})
+        raise SmokeError(f"MWAA {environment}: trigger returned {status}: {answer}")
+    return answer or {}
 
 
 def main(argv: list[str] | None = None) -> int:

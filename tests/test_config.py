@@ -83,7 +83,8 @@ def test_every_read_variable_is_listed() -> None:
 
 
 def test_start_date_is_utc_midnight() -> None:
-    assert resolve_start_date({}).isoformat() == "2026-01-01T00:00:00+00:00"
+    # Unset: a constant no schedule reaches (stable, no surprise catchup), not a past date.
+    assert resolve_start_date({}).isoformat() == "2999-01-01T00:00:00+00:00"
     assert resolve_start_date({"WISTIA_START_DATE": "2026-11-28"}).day == 28
     with pytest.raises(ConfigError, match="WISTIA_START_DATE"):
         resolve_start_date({"WISTIA_START_DATE": "yesterday"})

@@ -21,7 +21,8 @@ from typing import Any
 DEFAULT_API_URL = "https://api.wistia.com/modern"
 API_VERSION = "2026-03"
 DEFAULT_LOOKBACK_DAYS = 2
-DEFAULT_START_DATE = "2026-01-01"
+# WISTIA_START_DATE unset: a start date no schedule reaches (see resolve_start_date).
+UNSCHEDULED_START_DATE = "2999-01-01"
 TARGETS = ("local", "aws")
 
 Lookup = Callable[[str], "str | None"]
@@ -124,6 +125,12 @@ SETTINGS: Mapping[str, Setting] = {
         "WISTIA_MAX_REJECT_SHARE", None, "silver's reject share limit (the job's 0.01)", _number
     ),
     "alert_topic_arn": Setting("WISTIA_ALERT_SNS_TOPIC_ARN", None, "SNS topic for failures"),
+    "report_topic_arn": Setting(
+        "WISTIA_REPORT_SNS_TOPIC_ARN", None, "SNS topic for 'daily report ready' (success) notices"
+    ),
+    "report_base_url": Setting(
+        "WISTIA_REPORT_BASE_URL", None, "https URL serving <lake>/reports/", _no_trailing_slash
+    ),
 }
 
 
@@ -164,6 +171,8 @@ class Settings:
     check_tolerance: float
     max_reject_share: float | None
     alert_topic_arn: str | None
+    report_topic_arn: str | None
+    report_base_url: str | None
     # Secrets: excluded from repr so they never reach a log line by accident.
     api_token: str | None = field(default=None, repr=False)
     pii_hash_key: str | None = field(default=None, repr=False)
@@ -205,9 +214,19 @@ def resolve_target(env: Mapping[str, str] | None = None) -> str:
 
 
 def resolve_start_date(env: Mapping[str, str] | None = None) -> datetime:
-    """``WISTIA_START_DATE`` as UTC midnight (an env read only: the DAG file calls it)."""
+    """``WISTIA_START_DATE`` as UTC midnight (an env read only: the DAG file calls it).
+
+    Unset: :data:`UNSCHEDULED_START_DATE` (2999-01-01), so the scheduler creates no run at all
+    (no surprise catchup) while triggered runs and ``dag.test()`` still work. The default is a
+    constant on purpose: Airflow needs a stable start date (each change is a new DAG version,
+    and "today minus the lookback" would move every day), so the date is chosen once by
+    whoever schedules: ``make deploy`` exports the stack's CatchupStartDate (the first
+    deploy's day minus the lookback, kept afterwards); ``make demo``/``make backfill`` set the
+    first day they run; ``make airflow`` the first data day already in its metadata DB, else
+    today minus the lookback.
+    """
     env = os.environ if env is None else env
-    raw = env.get("WISTIA_START_DATE") or DEFAULT_START_DATE
+    raw = (env.get("WISTIA_START_DATE") or "").strip() or UNSCHEDULED_START_DATE
     try:
         day = datetime.fromisoformat(raw)
     except ValueError:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from wistia_pipeline import pipeline
-from wistia_pipeline.config import DEFAULT_LOOKBACK_DAYS
 from wistia_pipeline.sql import list_queries, render_sql
 from wistia_pipeline.state import dynamodb as ddb
 from wistia_pipeline.state.base import DEFAULT_LEASE_SECONDS, DayStatus
@@ -37,6 +36,7 @@ SUBSTITUTIONS: Mapping[str, str] = {
     "AthenaDatabase": "Glue/Athena database",
     "AthenaWorkGroup": "Athena workgroup",
     "AthenaOutputLocation": "s3:// location for check query results",
+    "LookbackDays": "default L when the input has no lookback_days (the LookbackDays parameter)",
 }
 
 # JSONata picture of the state store's timestamps (dates.format_ts: YYYY-MM-DDTHH:MM:SS.sssZ).
@@ -175,7 +175,14 @@ def _given_or(field: str, default: str) -> str:
     return f"$exists($states.input.{field}) ? $states.input.{field} : {default}"
 
 
-def _prepare_output(lookback_days: int, lease_seconds: int) -> tuple[list[str], str]:
+def _default_lookback() -> str:
+    """JSONata for the stack's ``LookbackDays``: a number once CloudFormation (or :func:`render`)
+    substitutes it. The placeholder sits in a string literal, so the unrendered definition is
+    still valid JSONata (``$number`` of the placeholder fails only if ever evaluated)."""
+    return f"$number('{_sub('LookbackDays')}')"
+
+
+def _prepare_output(lease_seconds: int) -> tuple[list[str], str]:
     """Prepare's fields and its JSONata ``Output`` expression (``$d`` = D, ``$l`` = L)."""
     variables = {
         "$ts": f"'{_TS_PICTURE}'",
@@ -183,7 +190,7 @@ def _prepare_output(lookback_days: int, lease_seconds: int) -> tuple[list[str], 
         "$now": "$toMillis($states.context.State.EnteredTime)",
         "$start": "$toMillis($states.context.Execution.StartTime)",
         "$d": _given_or("logical_date", f"$fromMillis($start - {_DAY_MS}, $dp)"),
-        "$l": _given_or("lookback_days", str(int(lookback_days))),
+        "$l": _given_or("lookback_days", _default_lookback()),
         "$dms": "$toMillis($d, $dp)",
     }
     fields = {
@@ -200,9 +207,9 @@ def _prepare_output(lookback_days: int, lease_seconds: int) -> tuple[list[str], 
     return list(fields), "{% ( " + "; ".join([*bindings, record]) + " ) %}"
 
 
-def _prepare(lookback_days: int, lease_seconds: int) -> dict[str, Any]:
+def _prepare(lease_seconds: int) -> dict[str, Any]:
     """NeedsPrepare -> Prepare: default what the caller did not give; skipped if it gave all."""
-    fields, output = _prepare_output(lookback_days, lease_seconds)
+    fields, output = _prepare_output(lease_seconds)
     given = [{"Variable": f"$.{field}", "IsPresent": True} for field in fields]
     return {
         "NeedsPrepare": {
@@ -214,8 +221,8 @@ def _prepare(lookback_days: int, lease_seconds: int) -> dict[str, Any]:
         "Prepare": {
             "Type": "Pass",
             "QueryLanguage": "JSONata",
-            "Comment": "Default D = yesterday (UTC) and L; lease = now + lease seconds; "
-            "neighbour bounds D - L and D + L.",
+            "Comment": "Default D = yesterday (UTC) and L = the stack's LookbackDays; "
+            "lease = now + lease seconds; neighbour bounds D - L and D + L.",
             # The context's timestamps drop a zero fraction ("...:07Z"); the claim times are
             # re-rendered in the store's fixed-width format so they compare as strings like the
             # DAG's (CLAIM_CONDITION: lease_expires_at < :now).
@@ -578,14 +585,13 @@ def _mark_failed() -> dict[str, Any]:
 
 
 def build_definition(
-    tolerance: float = 0.0,
-    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
-    lease_seconds: int = DEFAULT_LEASE_SECONDS,
+    tolerance: float = 0.0, lease_seconds: int = DEFAULT_LEASE_SECONDS
 ) -> dict[str, Any]:
-    """The ASL definition (JSONPath, one JSONata ``Pass`` state) with ``${...}`` placeholders."""
+    """The ASL definition (JSONPath, one JSONata ``Pass`` state) with ``${...}`` placeholders;
+    the default lookback is ``${LookbackDays}`` (the stack's parameter), not a baked number."""
     checks = list_queries("checks")
     states = {
-        **_prepare(lookback_days, lease_seconds),
+        **_prepare(lease_seconds),
         **_overlap_guard(),
         **_claim(),
         **_ingest(),

@@ -71,14 +71,50 @@ def test_smoke_dag_run_request_targets_the_day_and_is_unique(monkeypatch) -> Non
     spec.loader.exec_module(smoke)
     body = smoke.run_request(date(2026, 3, 9), now=datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
     assert body == {
-        "dag_run_id": "smoke__2026-03-09__20260310T070000Z",
-        "logical_date": "2026-03-09T00:00:00+00:00",
+        "dag_run_id": "smoke__2026-03-09__20260310T070000000000Z",
+        # the trigger time: never the midnight yesterday's scheduled run holds (409)
+        "logical_date": "2026-03-10T07:00:00+00:00",
         "data_interval_start": "2026-03-09T00:00:00+00:00",
         "data_interval_end": "2026-03-10T00:00:00+00:00",
-        "conf": {"smoke": True},
+        "conf": {"lookback_days": 0, "streams": ["medias"]},  # a small run
     }
-    later = smoke.run_request(date(2026, 3, 9), now=datetime(2026, 3, 10, 7, 5, tzinfo=UTC))
+    later = smoke.run_request(date(2026, 3, 9), now=datetime(2026, 3, 10, 7, 0, 0, 1, tzinfo=UTC))
     assert later["dag_run_id"] != body["dag_run_id"]
+    assert later["logical_date"] != body["logical_date"]
+
+
+def test_environment_parameters_are_per_environment_and_kept() -> None:
+    from datetime import date
+
+    today = date(2026, 12, 1)
+    fresh = deploy.environment_parameters("dev-eu", {"LookbackDays": "2"}, today)
+    assert fresh == {"GlueDatabaseName": "wistia_dev_eu", "CatchupStartDate": "2026-11-29"}
+    assert deploy.environment_parameters("prod", {"LookbackDays": "0"}, today) == {
+        "GlueDatabaseName": "wistia_prod",
+        "CatchupStartDate": "2026-12-01",
+    }
+    # A previous (or given) value wins: chosen once, stable on every later deploy.
+    kept = {"GlueDatabaseName": "wistia", "CatchupStartDate": "2026-06-01", "LookbackDays": "9"}
+    assert deploy.environment_parameters("dev", kept, today) == {
+        "GlueDatabaseName": "wistia",
+        "CatchupStartDate": "2026-06-01",
+    }
+    names = deploy.resource_names("dev", "123456789012", "us-east-1")
+    env = deploy.airflow_environment(names, "wistia_dev", "s", "2", start_date="2026-11-29")
+    assert env["WISTIA_START_DATE"] == "2026-11-29"
+    assert env["WISTIA_ATHENA_DATABASE"] == "wistia_dev"
+
+
+def test_ddl_statements_are_the_ddl_files_in_order() -> None:
+    from wistia_pipeline.sql import list_queries
+
+    statements = deploy.ddl_statements("wistia_dev", "s3://lake-bucket")
+    assert [s.name for s in statements] == list_queries("ddl")
+    assert statements[0].table is None  # the database first
+    assert statements[0].sql.startswith("CREATE DATABASE IF NOT EXISTS wistia_dev")
+    tables = [s.table for s in statements[1:]]
+    assert "reconciliation" in tables and "events" in tables and None not in tables
+    assert all("s3://lake-bucket/" in s.sql for s in statements)
 
 
 def test_alert_topic_reaches_airflow_only_when_set() -> None:

@@ -70,13 +70,20 @@ def test_aws_dag_runs_on_the_deployed_stack(
 ) -> None:
     dist = Path(shutil.copytree(built_dist.root, tmp_path / "dist"))
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "deploy.py"), "--env", ENV, "--dist", str(dist)],
+        [sys.executable, str(REPO / "scripts" / "deploy.py"), "--env", ENV, "--dist", str(dist),
+         "--param", f"CatchupStartDate={DAY.isoformat()}"],
         capture_output=True, text=True, timeout=300, env=dict(os.environ),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
     env = startup_env(f"airflow-wistia-{ENV}-{ACCOUNT}-{REGION}")
     assert env["WISTIA_TARGET"] == "aws"
+    assert env["WISTIA_START_DATE"] == DAY.isoformat()  # the deploy parameter
+    assert env["WISTIA_ATHENA_DATABASE"] == f"wistia_{ENV}"  # the environment's own database
+    athena = boto3.client("athena")
+    deploy_queries = len(
+        athena.list_query_executions(WorkGroup=env["WISTIA_ATHENA_WORKGROUP"])["QueryExecutionIds"]
+    )  # the DDL deploy ran
     env |= {"WISTIA_AWS_POLL_SECONDS": "1", "WISTIA_GLUE_DEFERRABLE": "false"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -103,10 +110,16 @@ def test_aws_dag_runs_on_the_deployed_stack(
         (job_run,) = glue.get_job_runs(JobName=job)["JobRuns"]
         assert job_run["Arguments"]["--lake_uri"] == env["WISTIA_LAKE_URI"]
         assert job_run["Arguments"]["--start_date"] == (DAY - timedelta(days=2)).isoformat()
-    # the checks ran in the deployed workgroup
-    athena = boto3.client("athena")
+    # the checks ran in the deployed workgroup, on the environment's database
     ids = athena.list_query_executions(WorkGroup=env["WISTIA_ATHENA_WORKGROUP"])
-    assert len(ids["QueryExecutionIds"]) == len(list_queries("checks"))
+    queries = [
+        athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]
+        for i in ids["QueryExecutionIds"]
+    ]
+    checks = [q for q in queries if "AS check_name" in q["Query"]]
+    assert len(queries) > deploy_queries
+    assert len(checks) == len(list_queries("checks"))
+    assert all(f"wistia_{ENV}.".lower() in q["Query"] for q in checks)
     # run state and watermark landed in the deployed table
     store = open_state_store(load_settings())
     record = store.get_day(DAY)

@@ -141,6 +141,9 @@ def test_lambda(pipeline: dict) -> None:
     assert env["WISTIA_TARGET"] == "aws"
     assert set(env) >= {"WISTIA_SECRET_ID", "WISTIA_LAKE_URI", "WISTIA_STATE_TABLE"}
     assert env["WISTIA_LAKE_URI"]["Fn::Sub"].startswith("s3://")
+    # The API base is a parameter (a simulator in tests), the real API by default.
+    assert env["WISTIA_API_URL"] == {"Ref": "WistiaApiUrl"}
+    assert pipeline["Parameters"]["WistiaApiUrl"]["Default"] == "https://api.wistia.com/modern"
 
 
 def test_glue_jobs(pipeline: dict) -> None:
@@ -168,7 +171,16 @@ def test_athena_and_catalog(pipeline: dict) -> None:
     assert "OutputLocation" in wg["ResultConfiguration"]
     db = pipeline["Resources"]["GlueDatabase"]["Properties"]["DatabaseInput"]
     assert db["Name"] == {"Ref": "GlueDatabaseName"}
-    assert pipeline["Parameters"]["GlueDatabaseName"]["Default"] == "wistia"
+    # No shared default: deploy.py passes wistia_<env>, one database per environment.
+    assert "Default" not in pipeline["Parameters"]["GlueDatabaseName"]
+
+
+def test_outputs_export_the_lake_and_the_database(pipeline: dict) -> None:
+    outputs = pipeline["Outputs"]
+    for name in ("LakeUri", "GlueDatabaseName"):
+        assert outputs[name]["Export"]["Name"] == {"Fn::Sub": f"${{AWS::StackName}}-{name}"}
+    assert outputs["LakeUri"]["Value"] == {"Fn::Sub": "s3://${LakeBucket}"}
+    assert outputs["GlueDatabaseName"]["Value"] == {"Ref": "GlueDatabaseName"}
 
 
 def test_schedule_disabled_unless_step_functions_owns_it(pipeline: dict) -> None:
@@ -187,6 +199,8 @@ def test_state_machine_substitutions_match_the_twin(pipeline: dict) -> None:
 
     sm = pipeline["Resources"]["StateMachine"]["Properties"]
     assert set(sm["DefinitionSubstitutions"]) == set(SUBSTITUTIONS)
+    # the twin's default lookback is the stack's, like the Lambda's and the Glue jobs'
+    assert sm["DefinitionSubstitutions"]["LookbackDays"] == {"Ref": "LookbackDays"}
 
 
 def test_mwaa_optional(pipeline: dict) -> None:

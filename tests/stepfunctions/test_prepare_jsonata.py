@@ -3,8 +3,10 @@
 moto has no JSONata, so ``test_twin.py`` skips ``Prepare``. Here its ``Output`` expression (from
 :func:`stepfunctions.build_definition` and from the committed ASL file) runs in node with the npm
 ``jsonata`` package at the version Step Functions documents (2.0.6, pinned in package.json),
-with ``$states`` bound the way Step Functions binds it. Expectations come from the pipeline's own
-code (streams, default lookback, lease length) and from the DynamoDB store's timestamp
+with ``$states`` bound the way Step Functions binds it, after the ``DefinitionSubstitutions``
+CloudFormation applies (``LookbackDays``: the stack's parameter, the project default here).
+Expectations come from the pipeline's own code (streams, default lookback, lease length) and
+from the DynamoDB store's timestamp
 formatter: a lease the twin writes and one the Airflow DAG writes must compare as strings the way
 they compare as times (``CLAIM_CONDITION``: ``lease_expires_at < :now``).
 """
@@ -58,7 +60,11 @@ ALL_KEYS = {
 }
 
 
-def _prepare_output(definition: dict[str, Any]) -> str:
+def _prepare_output(definition: dict[str, Any], lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> str:
+    """Prepare's JSONata, from ``definition`` rendered as CloudFormation would deploy it."""
+    values = {name: f"sub-{name}" for name in stepfunctions.SUBSTITUTIONS}
+    values["LookbackDays"] = str(lookback_days)
+    definition = json.loads(stepfunctions.render(definition, values))
     state = definition["States"]["Prepare"]
     assert state["Type"] == "Pass" and state["QueryLanguage"] == "JSONata"
     text = state["Output"].strip()
@@ -257,3 +263,17 @@ def test_neighbour_bounds_follow_the_defaulted_day(evaluate, expression: str) ->
     out = evaluate(expression, {}, "2026-01-01T00:00:01Z", ENTERED)
     assert out["logical_date"] == "2025-12-31"
     assert out == {**out, **_bounds(date(2025, 12, 31), DEFAULT_LOOKBACK_DAYS)}
+
+
+@pytest.mark.parametrize("lookback_days", [0, 5])
+def test_default_lookback_is_the_stacks_parameter(evaluate, lookback_days: int) -> None:
+    """The default L is ``${LookbackDays}`` (the stack's LookbackDays), not a baked number: the
+    deployed value is the default, and a caller's lookback_days still wins."""
+    committed = json.loads((stepfunctions.output_dir() / stepfunctions.ASL_FILE).read_text())
+    assert "${LookbackDays}" in committed["States"]["Prepare"]["Output"]
+    expression = _prepare_output(committed, lookback_days)
+    out = evaluate(expression, {}, START, ENTERED)
+    assert out["lookback_days"] == lookback_days
+    assert out == {**out, **_bounds("2026-04-20", lookback_days)}
+    given = evaluate(expression, {"lookback_days": 3}, START, ENTERED)
+    assert given["lookback_days"] == 3

@@ -238,6 +238,7 @@ def test_twin_runs_in_moto(aws_env, monkeypatch) -> None:
             "AthenaDatabase": env["WISTIA_ATHENA_DATABASE"],
             "AthenaWorkGroup": env["WISTIA_ATHENA_WORKGROUP"],
             "AthenaOutputLocation": env["WISTIA_ATHENA_OUTPUT"],
+            "LookbackDays": env["WISTIA_LOOKBACK_DAYS"],
         },
     )
     role = boto3.client("iam").get_role(RoleName="wistia-test")["Role"]["Arn"]
