@@ -29,7 +29,7 @@ from wistia_awslocal.env import set_endpoint
 
 log = logging.getLogger("wistia_awslocal")
 
-EXTENSIONS = ("cfn", "lambda_exec", "glue_exec", "athena")
+EXTENSIONS = ("cfn", "lambda_exec", "glue_exec", "athena", "stepfunctions")
 DEFAULT_PORT = 4566
 
 
