@@ -1,6 +1,7 @@
 """Build ``dist/``: every deployable artifact, laid out exactly as the two buckets expect.
 
-    python -m wistia_dev.dist [--out dist]        (make package)
+    python -m wistia_dev.dist [--out dist] [--airflow-version 3.3.1]
+                                    (make package [MWAA_AIRFLOW_VERSION=3.3.1])
 
 Layout (the path under ``dist/`` is the S3 key; ``scripts/deploy.py`` uploads them as is)::
 
@@ -12,7 +13,7 @@ Layout (the path under ``dist/`` is the S3 key; ``scripts/deploy.py`` uploads th
       stepfunctions/wistia_daily.asl.json   artifacts bucket: the Step Functions twin
       mwaa/dags/wistia_daily.py             MWAA bucket (key without the mwaa/ prefix)
       mwaa/plugins.zip
-      mwaa/requirements.txt
+      mwaa/requirements.txt                 with the MWAA Airflow version's constraint line
       manifest.json                         sha256 and size of every file above
 
 The output directory is rebuilt from scratch on every run, so a DAG file deleted from the
@@ -31,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wistia_dev import repo_root
+from wistia_dev import mwaa_versions, repo_root
 from wistia_dev.lambda_zip import build_lambda_zip
 from wistia_dev.zips import build_glue_zip, build_plugins_zip, tree_entries
 
@@ -142,13 +143,19 @@ def build_dist(
     root: Path | None = None,
     repo: Path | None = None,
     lambda_builder: Callable[[Path], Path] = build_lambda_zip,
+    airflow_version: str | None = None,
 ) -> Dist:
     """Rebuild ``root`` (default ``<repo>/dist``) with every artifact; return it.
 
     ``lambda_builder`` is the Lambda zip build (it vendors ``requests`` from PyPI on the first
-    run; cached afterwards under ``build/lambda-vendor``).
+    run; cached afterwards under ``build/lambda-vendor``). ``airflow_version``: the MWAA Airflow
+    version requirements.txt is for (default: the table's, ``compat/mwaa-versions.toml``); a
+    version the project has not tested is refused before anything is built.
     """
     repo = repo or repo_root()
+    requirements = mwaa_versions.render_requirements(
+        (repo / REQUIREMENTS_KEY).read_text(encoding="utf-8"), airflow_version
+    )
     root = (root or repo / "dist").resolve()
     _reset_dir(root)
     lambda_builder(root / LAMBDA_ZIP_KEY)
@@ -161,7 +168,7 @@ def build_dist(
     mwaa = root / MWAA_DIR
     _copy_dags(repo / "dags", mwaa / DAGS_PREFIX)
     build_plugins_zip(mwaa / PLUGINS_KEY, repo)
-    _copy(repo / REQUIREMENTS_KEY, mwaa / REQUIREMENTS_KEY)
+    (mwaa / REQUIREMENTS_KEY).write_text(requirements, encoding="utf-8")
     dist = Dist(root)
     (root / MANIFEST).write_text(json.dumps(dist.manifest(), indent=2, sort_keys=True) + "\n")
     return dist
@@ -170,14 +177,26 @@ def build_dist(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build dist/ (Lambda, Glue, MWAA artifacts).")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default dist/)")
+    parser.add_argument(
+        "--airflow-version",
+        default=None,
+        help=f"MWAA Airflow version (default {mwaa_versions.default()}; one of "
+        f"{', '.join(mwaa_versions.supported())})",
+    )
     args = parser.parse_args(argv)
-    dist = build_dist(args.out)
+    try:
+        dist = build_dist(args.out, airflow_version=args.airflow_version)
+    except mwaa_versions.UnsupportedVersion as exc:
+        parser.error(str(exc))
     manifest = dist.manifest()
     for bucket, objects in manifest.items():
         print(f"{bucket} bucket:")
         for key, info in objects.items():
             print(f"  {key:45s} {int(info['bytes']) / 1024:9.1f} KiB  {str(info['sha256'])[:12]}")
-    print(f"wrote {dist.root}")
+    version, _ = mwaa_versions.requirements_version(
+        (dist.root / MWAA_DIR / REQUIREMENTS_KEY).read_text(encoding="utf-8")
+    )
+    print(f"wrote {dist.root} (MWAA Airflow {version})")
     return 0
 
 

@@ -208,7 +208,13 @@ def test_mwaa_optional(pipeline: dict) -> None:
     assert env["Condition"] == "CreateMwaa"
     assert pipeline["Parameters"]["CreateMwaaEnvironment"]["Default"] == "false"
     props = env["Properties"]
-    assert props["AirflowVersion"] == "3.3.1"
+    # The Airflow version is a parameter limited to the versions the project tested.
+    from wistia_dev import mwaa_versions
+
+    assert props["AirflowVersion"] == {"Ref": "MwaaAirflowVersion"}
+    version = pipeline["Parameters"]["MwaaAirflowVersion"]
+    assert version["AllowedValues"] == mwaa_versions.supported()
+    assert version["Default"] == mwaa_versions.default()
     assert props["PluginsS3Path"] == "plugins.zip"
     assert props["RequirementsS3Path"] == "requirements.txt"
     assert props["DagS3Path"] == "dags"

@@ -1,0 +1,136 @@
+"""Everything that differs between the Airflow 3 versions Amazon MWAA offers, in one module.
+
+The project supports the MWAA versions of ``compat/mwaa-versions.toml`` (3.0.6, 3.2.1 and
+3.3.1, each with the Amazon and common-sql providers its constraints pin); ``make test-compat``
+runs the DAG on each. The DAG file, the plugins, the ``dag.test()`` runner and the tests take
+every name or behaviour that is not the same on all of them from here, found by feature where
+there is one to detect (so a provider upgrade inside MWAA's constraints needs no change):
+
+- ``CronDataIntervalTimetable`` is in ``airflow.sdk`` from Airflow 3.1; 3.0.x has it only in
+  ``airflow.timetables.interval``.
+- A task of a DAG that renders natively can render as text with the task-level
+  ``render_template_as_native_obj`` (Airflow 3.1+); on 3.0.x the task gets the DAG's text
+  (sandboxed) Jinja environment instead (:func:`render_templates_as_text`).
+- ``GlueJobOperator(resume_glue_job_on_retry=...)``: Amazon provider 9.25.0 (MWAA 3.2.1) and
+  later have it, 9.12.0 (MWAA 3.0.6) does not: :func:`glue_resume_on_retry`.
+- ``dag.test()`` writes the DAGs to the metadata DB first (DAG version, Assets) from Airflow
+  3.1; on 3.0.x a task with Asset outlets fails as "inactive assets" unless
+  :func:`sync_dags_for_test` did it. It creates its run with ``get_or_create_dagrun`` of
+  ``airflow.models.dagrun`` (3.1+), ``_get_or_create_dagrun`` of ``airflow.models.dag`` on 3.0.x
+  (:func:`dag_test_run_factory`).
+- Tooling: the ``DagBag`` moved to ``airflow.dag_processing.dagbag`` (3.1) and DAG serialization
+  to ``DagSerialization`` (3.2); :func:`dag_bag` and :func:`serialize_dag` import them lazily.
+
+Light at import (the DAG file imports it): ``airflow.sdk`` and, on 3.0.x only, the core
+timetable module; nothing else.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import airflow
+import airflow.sdk as _sdk
+from airflow.sdk import BaseOperator
+
+if hasattr(_sdk, "CronDataIntervalTimetable"):  # Airflow 3.1+
+    CronDataIntervalTimetable = _sdk.CronDataIntervalTimetable
+else:  # Airflow 3.0.x
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+# Airflow 3.1+: BaseOperator(render_template_as_native_obj=...) overrides the DAG's setting.
+TASK_LEVEL_NATIVE_RENDERING = hasattr(BaseOperator, "render_template_as_native_obj")
+# Airflow 3.1+: dag.test() syncs the DAGs to the metadata DB itself (a behaviour: no feature to
+# detect, hence the version).
+DAG_TEST_SYNCS_DAGS = tuple(int(p) for p in airflow.__version__.split(".")[:2]) >= (3, 1)
+
+__all__ = [
+    "DAG_TEST_SYNCS_DAGS",
+    "TASK_LEVEL_NATIVE_RENDERING",
+    "CronDataIntervalTimetable",
+    "dag_bag",
+    "dag_test_run_factory",
+    "glue_resume_on_retry",
+    "render_templates_as_text",
+    "serialize_dag",
+    "sync_dags_for_test",
+]
+
+
+def render_templates_as_text(task: BaseOperator) -> BaseOperator:
+    """Make ``task`` render its templated fields to strings in a DAG that renders natively.
+
+    (A JSON payload stays JSON text instead of becoming a dict.) Call it on a task already in
+    its DAG, e.g. right after creating it inside ``with DAG(...)``; returns ``task``.
+    """
+    if TASK_LEVEL_NATIVE_RENDERING:
+        task.render_template_as_native_obj = False
+        return task
+
+    def get_template_env(dag: Any = None) -> Any:  # Airflow 3.0.x: the DAG's text environment
+        dag = dag or task.get_dag()
+        if dag is None:
+            return BaseOperator.get_template_env(task)
+        return dag.get_template_env(force_sandboxed=True)
+
+    task.get_template_env = get_template_env  # type: ignore[method-assign]
+    return task
+
+
+def glue_resume_on_retry(operator_class: type) -> dict[str, bool]:
+    """``GlueJobOperator`` kwargs for "a retry waits for the still-running Glue run".
+
+    ``{"resume_glue_job_on_retry": True}`` where the provider has the argument; ``{}`` on older
+    providers (Amazon 9.12.0 on MWAA 3.0.6), where a retry starts a new run (Glue refuses it
+    while the first still runs: the jobs allow one concurrent run, and the task retries again).
+    """
+    if "resume_glue_job_on_retry" in inspect.signature(operator_class.__init__).parameters:
+        return {"resume_glue_job_on_retry": True}
+    return {}
+
+
+def dag_bag(dag_folder: str, **kwargs: Any) -> Any:
+    """A ``DagBag`` of ``dag_folder`` (tests and tooling only; imports the DAG processor)."""
+    try:  # Airflow 3.1+
+        from airflow.dag_processing.dagbag import DagBag
+    except ModuleNotFoundError:  # Airflow 3.0.x
+        from airflow.models.dagbag import DagBag
+    return DagBag(dag_folder=dag_folder, **kwargs)
+
+
+def serialize_dag(dag: Any) -> dict[str, Any]:
+    """The serialized form the dag processor stores for ``dag`` (tests and tooling only)."""
+    from airflow.serialization import serialized_objects
+
+    serializer = getattr(serialized_objects, "DagSerialization", None)  # Airflow 3.2+
+    if serializer is None:
+        serializer = serialized_objects.SerializedDAG
+    return serializer.serialize_dag(dag)
+
+
+def sync_dags_for_test() -> None:
+    """Write the DAGs of every configured bundle to the metadata DB, as ``dag.test()`` does first
+    from Airflow 3.1 (the DAG version and the Assets tasks emit). A no-op there; call it before
+    ``dag.test()`` (the local runner does)."""
+    if DAG_TEST_SYNCS_DAGS:
+        return
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+    manager = DagBundlesManager()
+    manager.sync_bundles_to_db()
+    for bundle in manager.get_all_dag_bundles():
+        if not bundle.is_initialized:
+            bundle.initialize()
+        bag = dag_bag(str(bundle.path), bundle_path=bundle.path, include_examples=False)
+        bag.sync_to_db(bundle.name, bundle.version)
+
+
+def dag_test_run_factory() -> tuple[Any, str]:
+    """``(module, name)`` of the function ``dag.test()`` creates its DAG run with (to patch)."""
+    from airflow.models import dag as dag_module
+    from airflow.models import dagrun
+
+    if hasattr(dagrun, "get_or_create_dagrun"):  # Airflow 3.1+
+        return dagrun, "get_or_create_dagrun"
+    return dag_module, "_get_or_create_dagrun"  # Airflow 3.0.x
