@@ -12,9 +12,13 @@ STATE_DIR ?= $(CURDIR)/.state
 export WISTIA_STATE_DIR ?= $(STATE_DIR)
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 AWSLOCAL_PORT ?= 4566
+# demo/backfill: local (default) or aws (on the local AWS: the DAG on the aws target and the twin)
+TARGET ?= local
+AWS_TARGET_DEPS = $(if $(filter aws,$(TARGET)),.tools/jars/.fetched)
+TARGET_ARG = $(if $(filter aws,$(TARGET)),--target aws)
 
-.PHONY: help env test lint fmt demo backfill airflow query simulator awslocal package deploy \
-	smoke bench-ingest bench-transform bench-parse clean
+.PHONY: help env test test-compat lint fmt demo backfill airflow query report simulator awslocal package deploy \
+	smoke bench-ingest bench-transform bench-parse bench-aws clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -41,6 +45,9 @@ env: $(VENV)/.synced ## create/refresh .venv from uv.lock
 test: env node_modules/.installed .tools/jars/.fetched ## run the whole test suite (Python venv + asl-validator from npm)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+test-compat: env ## DAG integrity, parse budget, one local day on each MWAA Airflow version [VERSIONS=3.0.6,...]
+	$(PY) -m wistia_dev.compat_matrix --uv $(UV) $(if $(VERSIONS),--versions $(VERSIONS))
+
 lint: env ## ruff lint + format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -49,12 +56,14 @@ fmt: env ## ruff autofix + format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-demo: env ## fresh clone -> simulator -> wistia_daily for the last 3 days -> gold summary
-	$(PY) scripts/demo.py
+demo: env $(AWS_TARGET_DEPS) ## fresh clone -> simulator -> wistia_daily for the last 3 days -> gold summary [TARGET=aws]
+	@case "$(TARGET)" in local|aws) ;; *) echo "TARGET must be local or aws"; exit 2;; esac
+	$(PY) scripts/demo.py $(TARGET_ARG)
 
-backfill: env ## run wistia_daily locally for START..END (inclusive)
-	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD"; exit 2; }
-	$(PY) scripts/backfill.py --start $(START) --end $(END)
+backfill: env $(AWS_TARGET_DEPS) ## run wistia_daily for START..END (inclusive) [TARGET=aws]
+	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD [TARGET=aws]"; exit 2; }
+	@case "$(TARGET)" in local|aws) ;; *) echo "TARGET must be local or aws"; exit 2;; esac
+	$(PY) scripts/backfill.py $(TARGET_ARG) --start $(START) --end $(END)
 
 airflow: env ## Airflow standalone with the project's DAGs on the local target
 	$(PY) scripts/airflow_local.py
@@ -62,18 +71,22 @@ airflow: env ## Airflow standalone with the project's DAGs on the local target
 query: env ## run an Athena query locally on DuckDB: make query Q=<name or file or SQL>
 	$(PY) -m wistia_pipeline.sql.cli $(if $(Q),"$(Q)",--list)
 
+report: env ## render the daily HTML report of a data day and print its path: make report [DAY=YYYY-MM-DD]
+	$(PY) -m wistia_pipeline.report $(if $(DAY),--day $(DAY))
+
 simulator: env ## run the Wistia API simulator in the foreground
 	$(PY) -m wistia_simulator $(SIM_ARGS)
 
 awslocal: env .tools/jars/.fetched ## local AWS (Lambda/Glue/Athena run for real) on 127.0.0.1:4566 (AWSLOCAL_PORT=)
 	$(PY) -m wistia_awslocal -H 127.0.0.1 -p $(AWSLOCAL_PORT)
 
-package: env ## build dist/: Lambda zip, Glue extra-py-files zip, plugins.zip, bucket layout
-	$(PY) -m wistia_dev.dist
+package: env ## build dist/ (Lambda zip, Glue zip, plugins.zip, ...) [MWAA_AIRFLOW_VERSION=3.3.1]
+	$(PY) -m wistia_dev.dist $(if $(MWAA_AIRFLOW_VERSION),--airflow-version $(MWAA_AIRFLOW_VERSION))
 
-deploy: package ## deploy/update the stack and artifacts: make deploy ENV=dev
+deploy: package ## deploy/update the stack and artifacts: make deploy ENV=dev [MWAA_AIRFLOW_VERSION=3.3.1]
 	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<name>"; exit 2; }
-	$(PY) scripts/deploy.py --env $(ENV) $(DEPLOY_ARGS)
+	$(PY) scripts/deploy.py --env $(ENV) \
+		$(if $(MWAA_AIRFLOW_VERSION),--param MwaaAirflowVersion=$(MWAA_AIRFLOW_VERSION)) $(DEPLOY_ARGS)
 
 smoke: env ## smoke-test a deployed environment: make smoke ENV=dev
 	@test -n "$(ENV)" || { echo "usage: make smoke ENV=<name>"; exit 2; }
@@ -87,6 +100,9 @@ bench-transform: env ## benchmark: silver+gold for 1M events on local Spark vs D
 
 bench-parse: env ## benchmark: DAG file parse time (prints JSON)
 	$(PY) benchmarks/bench_parse.py
+
+bench-aws: env .tools/jars/.fetched ## benchmark: one day on the local AWS (DAG, twin) vs the local target (prints JSON)
+	$(PY) benchmarks/bench_aws_day.py
 
 clean: ## remove local state and build outputs (keeps .venv)
 	rm -rf .state dist build

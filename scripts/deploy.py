@@ -33,6 +33,13 @@ environments in one account never share a database) and ``CatchupStartDate`` (de
 deploy day (UTC) minus ``LookbackDays``; exported to MWAA as ``WISTIA_START_DATE``, so a first
 unpause catches up only the lookback, never months). ``--param Name=value`` changes either.
 
+The MWAA environment's Airflow version (``MwaaAirflowVersion``) is the one dist/ was packaged for
+(``make package MWAA_AIRFLOW_VERSION=x.y.z``, its requirements.txt's constraint line). Before any
+change the deploy refuses a version ``compat/mwaa-versions.toml`` does not list, a
+``--param MwaaAirflowVersion`` other than the packaged one, and, without that --param, an existing
+stack on another version (changing an environment's version is explicit:
+``make deploy ENV=dev MWAA_AIRFLOW_VERSION=x.y.z``).
+
 boto3 honours ``AWS_ENDPOINT_URL`` (the tests run this against the local AWS, ``wistia_awslocal``). Credentials come
 from the usual chain (GitHub OIDC role in CI).
 """
@@ -62,6 +69,7 @@ BOOTSTRAP_TEMPLATE = INFRA / "bootstrap.yaml"
 PIPELINE_TEMPLATE = INFRA / "pipeline.yaml"
 SHA_METADATA = "sha256"  # S3 user metadata key holding the uploaded file's sha256
 STARTUP_KEY = "startup.sh"
+AIRFLOW_VERSION_PARAM = "MwaaAirflowVersion"
 MWAA_VERSION_PARAMS = {
     "plugins.zip": "PluginsS3ObjectVersion",
     "requirements.txt": "RequirementsS3ObjectVersion",
@@ -527,6 +535,7 @@ class Deployment:
         account = self.client("sts").get_caller_identity()["Account"]
         region = self.session.region_name
         bootstrap_name, pipeline_name = stack_names(self.env)
+        airflow_version = self._check_airflow_version(dist, describe_stack(cfn, pipeline_name))
         changes: list[Change] = []
 
         def note(change: Change | None) -> None:
@@ -582,6 +591,7 @@ class Deployment:
             "AccessLogsBucketName": boot["AccessLogsBucketName"],
             **{MWAA_VERSION_PARAMS[k]: v for k, v in versions.items() if v},
             **chosen,
+            AIRFLOW_VERSION_PARAM: airflow_version,
             **self.params,
         }
         note(deploy_stack(cfn, pipeline_name, PIPELINE_TEMPLATE, params, self.wait_delay))
@@ -614,6 +624,30 @@ class Deployment:
             missing = [k for k in ("MwaaVpcId", "MwaaSubnetIds") if not self.params.get(k)]
             if missing:
                 raise DeployError(f"CreateMwaaEnvironment=true needs --param for {missing}")
+
+    def _check_airflow_version(self, dist: Any, stack: dict[str, Any] | None) -> str:
+        """The MWAA Airflow version to deploy: the one dist/ was packaged for, if the project
+        tested it and it is the version asked for (``--param``) or, without one, the version the
+        existing stack runs. DeployError otherwise."""
+        from wistia_dev import mwaa_versions
+
+        requirements = dist.mwaa_objects()["requirements.txt"].read_text(encoding="utf-8")
+        asked = self.params.get(AIRFLOW_VERSION_PARAM)
+        try:
+            packaged = mwaa_versions.check_deployable(requirements, asked).airflow
+        except mwaa_versions.UnsupportedVersion as exc:
+            raise DeployError(str(exc)) from None
+        running = {
+            p["ParameterKey"]: p.get("ParameterValue") for p in (stack or {}).get("Parameters", [])
+        }.get(AIRFLOW_VERSION_PARAM)
+        if asked is None and running not in (None, packaged):
+            raise DeployError(
+                f"stack wistia-{self.env} runs MWAA Airflow {running}, dist/ was packaged for "
+                f"{packaged}: package for {running} (make deploy ENV={self.env} "
+                f"MWAA_AIRFLOW_VERSION={running}), or change the environment's version with "
+                f"make deploy ENV={self.env} MWAA_AIRFLOW_VERSION={packaged}"
+            )
+        return packaged
 
     def _update_lambda(self, function: str, bucket: str, dist: Any) -> Change | None:
         from wistia_dev.dist import LAMBDA_ZIP_KEY
