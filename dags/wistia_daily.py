@@ -33,16 +33,22 @@ from datetime import timedelta
 # ([dag_processor] parsing_pre_import_modules), so a parse of this file does not pay for them.
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
-from airflow.sdk import DAG, Asset, BaseOperator, CronDataIntervalTimetable, Param
+from airflow.sdk import DAG, Asset, BaseOperator, Param
 
 from wistia_airflow import plan
 from wistia_airflow.callbacks import notify_failure, record_step_error
+from wistia_airflow.compat import (
+    CronDataIntervalTimetable,
+    glue_resume_on_retry,
+    render_templates_as_text,
+)
 from wistia_airflow.local_operators import LocalGlueJobOperator, LocalIngestOperator
 from wistia_airflow.operators import (
     ChecksOperator,
     ClaimDayOperator,
     MarkFailedOperator,
     PublishOperator,
+    ReportOperator,
 )
 from wistia_airflow.provider_settings import LAMBDA_BOTOCORE_CONFIG, apply_glue_wait_settings
 from wistia_pipeline import pipeline
@@ -59,7 +65,7 @@ GOLD_ASSETS = [Asset(name=f"wistia.gold.{t}", group="wistia") for t in pipeline.
 
 def ingest_task() -> BaseOperator:
     if TARGET == "aws":
-        return LambdaInvokeFunctionOperator(
+        lambda_invoke = LambdaInvokeFunctionOperator(
             task_id=pipeline.INGEST.task_id,
             doc_md=pipeline.INGEST.doc,
             function_name=plan.value("lambda_function"),
@@ -67,8 +73,8 @@ def ingest_task() -> BaseOperator:
             invocation_type="RequestResponse",
             aws_conn_id=plan.value("aws_conn_id"),
             botocore_config=LAMBDA_BOTOCORE_CONFIG,
-            render_template_as_native_obj=False,  # the payload is JSON text
         )
+        return render_templates_as_text(lambda_invoke)  # the payload is JSON text
     return LocalIngestOperator(payload=plan.value("lambda_payload"))
 
 
@@ -82,8 +88,8 @@ def glue_task(step: pipeline.Step) -> BaseOperator:
             script_args=script_args,
             aws_conn_id=plan.value("aws_conn_id"),
             deferrable=True,
-            resume_glue_job_on_retry=True,  # a retry waits for a still-running run
             pre_execute=apply_glue_wait_settings,
+            **glue_resume_on_retry(GlueJobOperator),  # a retry waits for a still-running run
         )
     return LocalGlueJobOperator(step=step, script_args=script_args)
 
@@ -131,6 +137,11 @@ with DAG(
     checks = ChecksOperator()
     publish = PublishOperator(outlets=GOLD_ASSETS)
     mark_failed = MarkFailedOperator(retries=3)
+    report = ReportOperator()
 
     claim >> ingest >> silver >> gold >> checks >> publish >> mark_failed
     mark_failed.as_teardown(setups=claim)
+    # The daily report: after publish whether or not it ran; a teardown, so a report failure
+    # never fails the run (the day stays published; the failure callbacks alert).
+    publish >> report
+    report.as_teardown(setups=claim)

@@ -76,6 +76,14 @@ def main() -> int:
     env.update(
         {
             "AIRFLOW__API__PORT": str(PORT),
+            # Tasks reach the api-server's execution API here (Airflow's default assumes 8080:
+            # on another AIRFLOW_PORT every task failed with "connection refused").
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{PORT}/execution/",
+            # On a busy 2-core machine the api-server starts after the scheduler has queued the
+            # first catchup task, and its first answers take seconds: with the defaults (5 s
+            # timeout, 5 retries ~30 s) that task failed (then waited its 2-minute retry delay).
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+            "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "10",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
             "WISTIA_TARGET": "local",
             # One DAG with max_active_runs=1 on a small machine: a few executor slots suffice.

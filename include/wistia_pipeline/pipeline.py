@@ -31,7 +31,7 @@ class Step:
 
     task_id: str
     state_name: str
-    kind: str  # "state" | "lambda" | "glue" | "checks"
+    kind: str  # "state" | "lambda" | "glue" | "checks" | "report"
     doc: str
 
 
@@ -42,6 +42,15 @@ GOLD = Step("gold", "Gold", "glue", "Silver -> gold for the window (partition ov
 CHECKS = Step("checks", "Checks", "checks", "Data checks over the window (Athena / DuckDB).")
 PUBLISH = Step("publish", "Publish", "state", "Advance the watermark to D, mark D SUCCEEDED.")
 MARK_FAILED = Step("mark_failed", "MarkFailed", "state", "Teardown: mark D FAILED with the error.")
+# After the main line, not in STEPS (the Step Functions twin is built from STEPS): the daily
+# report, a teardown of claim_day downstream of publish, so it runs whether or not D was
+# published, and its own failure never fails the run nor un-publishes D.
+REPORT = Step(
+    "report",
+    "Report",
+    "report",
+    "Render D's HTML report to <lake>/reports/wistia/ (a status page if D was not published).",
+)
 
 # The main line, in order; MARK_FAILED is the failure handler of every step after CLAIM.
 STEPS: tuple[Step, ...] = (CLAIM, INGEST, SILVER, GOLD, CHECKS, PUBLISH)

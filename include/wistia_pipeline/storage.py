@@ -22,7 +22,9 @@ class Storage(ABC):
     def read_bytes(self, uri: str) -> bytes: ...
 
     @abstractmethod
-    def write_bytes(self, uri: str, data: bytes) -> None: ...
+    def write_bytes(self, uri: str, data: bytes, content_type: str | None = None) -> None:
+        """Write ``data`` at ``uri``; ``content_type`` is the object's MIME type on S3 (what a
+        browser opening it gets), ignored locally."""
 
     @abstractmethod
     def exists(self, uri: str) -> bool: ...
@@ -47,7 +49,7 @@ class LocalStorage(Storage):
     def read_bytes(self, uri: str) -> bytes:
         return Path(uri).read_bytes()
 
-    def write_bytes(self, uri: str, data: bytes) -> None:
+    def write_bytes(self, uri: str, data: bytes, content_type: str | None = None) -> None:
         path = Path(uri)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -96,9 +98,10 @@ class S3Storage(Storage):
         bucket, key = split_s3_uri(uri)
         return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
-    def write_bytes(self, uri: str, data: bytes) -> None:
+    def write_bytes(self, uri: str, data: bytes, content_type: str | None = None) -> None:
         bucket, key = split_s3_uri(uri)
-        self._s3.put_object(Bucket=bucket, Key=key, Body=data)
+        extra = {"ContentType": content_type} if content_type else {}
+        self._s3.put_object(Bucket=bucket, Key=key, Body=data, **extra)
 
     def exists(self, uri: str) -> bool:
         from botocore.exceptions import ClientError

@@ -190,3 +190,89 @@ class MarkFailedOperator(WistiaStepOperator):
         self.store(settings).mark_failed(info.day, info.run_id, error)
         self.log.error("marked %s FAILED: %s", info.day, error)
         return {"marked_failed": True, "error": error}
+
+
+class ReportOperator(WistiaStepOperator):
+    """Teardown after ``publish``: render ``D``'s report to ``<lake>/reports/wistia/``.
+
+    A teardown of ``claim_day`` downstream of ``publish`` (trigger rule
+    ``all_done_setup_success``): it runs when ``publish`` succeeded (the day's numbers from
+    gold) and when an earlier step failed (a page that says ``D`` is not published and why,
+    never numbers that did not pass the checks); it does nothing when this run did not claim
+    ``D``. As a teardown it does not decide the run's state: a report failure leaves the day
+    published and the run successful, and is reported by the failure callbacks (the task turns
+    red, the SNS alert is sent when configured). Rerun it by clearing ``report`` alone (clearing a
+    teardown does not re-claim the day) or with ``make report DAY=``.
+    """
+
+    step = pipeline.REPORT
+    ui_color = "#cfc2ea"
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from wistia_airflow.callbacks import notify_report
+        from wistia_pipeline.report import generate_report, report_link
+        from wistia_pipeline.report.model import CheckInfo, DayState
+
+        settings = runtime.settings()
+        info = self.run(context, settings)
+        ti = context["ti"]
+        store = self.store(settings)
+        record = store.get_day(info.day)
+        if ti.xcom_pull(task_ids=pipeline.PUBLISH.task_id):
+            checks = ti.xcom_pull(task_ids=pipeline.CHECKS.task_id) or []
+            state = DayState(
+                status="published",
+                run_id=info.run_id,
+                finished_at=record.finished_at if record else None,
+                checks_passed=len(checks),
+                checks=tuple(
+                    CheckInfo(str(c["check_name"]), int(c["failures"]), str(c["detail"]))
+                    for c in checks
+                ),
+            )
+        elif record is None or record.run_id != info.run_id:
+            holder = record.run_id if record else "nobody"
+            self.log.info(
+                "run %s does not hold %s (%s does): no report", info.run_id, info.day, holder
+            )
+            return {"rendered": False, "reason": f"{info.day} is held by {holder}"}
+        else:
+            state = DayState(
+                status="failed",
+                run_id=info.run_id,
+                error=self.run_error(ti) or record.error,
+            )
+        result = generate_report(
+            settings,
+            info.day,
+            lookback_days=info.lookback_days,
+            state=state,
+            runner=self.query_runner(settings),
+            store=store,
+        )
+        link = report_link(settings, result.report_uri)
+        self.log.info("report of %s (%s): %s", info.day, result.status, link)
+        latest = report_link(settings, result.latest_uri) if result.latest_uri else None
+        out = {**result.as_dict(), "rendered": True, "link": link, "latest_link": latest}
+        out["notified"] = notify_report(context, settings, out)
+        return out
+
+    @staticmethod
+    def run_error(ti: Any) -> str | None:
+        """The first failed step's error (as ``mark_failed`` records it, which may not have yet)."""
+        for step in pipeline.STEPS:
+            error = ti.xcom_pull(task_ids=step.task_id, key=ERROR_XCOM_KEY)
+            if error:
+                return f"{step.task_id}: {error}"
+        return None
+
+    @staticmethod
+    def query_runner(settings: Settings) -> Any:
+        """DuckDB locally; on aws Athena through the run's Airflow AWS connection."""
+        from wistia_pipeline.report.writer import query_runner
+
+        if settings.target != "aws":
+            return query_runner(settings)
+        from airflow.providers.amazon.aws.hooks.athena import AthenaHook
+
+        return query_runner(settings, AthenaHook(aws_conn_id=settings.aws_conn_id).get_conn())

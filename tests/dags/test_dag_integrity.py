@@ -16,7 +16,10 @@ from wistia_pipeline import pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("parse_probe.py")
-EXPECTED_TASKS = [s.task_id for s in pipeline.STEPS] + [pipeline.MARK_FAILED.task_id]
+EXPECTED_TASKS = [s.task_id for s in pipeline.STEPS] + [
+    pipeline.MARK_FAILED.task_id,
+    pipeline.REPORT.task_id,
+]
 GLUE = [s.task_id for s in pipeline.GLUE_STEPS]
 
 
@@ -138,6 +141,12 @@ def test_graph_shape(parsed: dict) -> None:
     assert tasks[pipeline.CLAIM.task_id]["is_setup"] is True
     assert set(teardown["upstream"]) == {pipeline.CLAIM.task_id, pipeline.PUBLISH.task_id}
     assert teardown["trigger_rule"] == "all_done_setup_success"
+    # The report: after publish, whether or not it ran; a teardown of claim_day, so its
+    # failure does not decide the run's state (publish does).
+    report = tasks[pipeline.REPORT.task_id]
+    assert report["is_teardown"] is True
+    assert set(report["upstream"]) == {pipeline.CLAIM.task_id, pipeline.PUBLISH.task_id}
+    assert report["trigger_rule"] == "all_done_setup_success"
     # Gold tables are Assets, emitted when the day is published.
     assert tasks["publish"]["outlets"] == [f"wistia.gold.{t}" for t in pipeline.GOLD_TABLES]
 

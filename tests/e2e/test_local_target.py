@@ -9,6 +9,7 @@ of D3 gives identical gold.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -122,6 +123,10 @@ def test_local_target_days_rerun_late_events_and_fault(
     assert record.status is DayStatus.FAILED
     assert record.error.startswith("gold:")
     assert store.get_watermark() == D2
+    # The report task wrote D3's status page (not published, why), never unchecked numbers.
+    page = (lake / "reports" / "wistia" / f"dt={D3}" / "index.html").read_text()
+    assert "is not published" in page and "at the <strong>gold</strong> step" in page
+    assert "data-metric=" not in page
 
     # --- the fault is gone: a rerun completes and its lookback picks up the late events -------
     blocked.unlink()
@@ -134,6 +139,18 @@ def test_local_target_days_rerun_late_events_and_fault(
     assert after == simulator_events(sim, D1, D3, include_late=True)
     late = sum(after.values()) - sum(simulator_events(sim, D1, D3, False).values())
     assert late > 0  # the late events of D1 and D2 really changed gold
+    # D3's report: published, its plays are gold's, and it shows the late events healed since
+    # D1's and D2's own reports (written by the first backfill, before they arrived).
+    reports = lake / "reports" / "wistia"
+    summary = json.loads((reports / "latest" / "summary.json").read_text())
+    assert (summary["day"], summary["status"]) == (str(D3), "published")
+    plays = duckdb.execute(
+        "SELECT sum(plays) FROM read_parquet("
+        f"'{lake}/gold/wistia/fact_media_daily/dt={D3}/*.parquet')"
+    ).fetchone()[0]
+    assert summary["totals"]["plays"] == plays
+    page = (reports / f"dt={D3}" / "index.html").read_text()
+    assert "since its report (late data)" in page
 
     # --- a rerun of the same day gives identical gold for its window -------------------------
     snapshot = gold_rows(lake, D1, D3)

@@ -1,7 +1,8 @@
 """The ``checks`` task's runner (``wistia_airflow.checks``): one result type on both targets.
 
 The local target runs on a real lake; the aws target on a stand-in ``AthenaHook`` that records
-what the runner asks of Athena (the moto-backed run of the whole DAG is in tests/e2e).
+what the runner asks of Athena (the whole DAG on the local AWS's Athena:
+tests/e2e/test_aws_emulated.py).
 """
 
 from __future__ import annotations
