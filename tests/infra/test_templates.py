@@ -335,3 +335,17 @@ def test_state_machine_role_allows_every_call_of_the_twin(pipeline: dict) -> Non
     assert needed, "the definition calls no service?"
     assert needed - allowed == set()
     assert "dynamodb:UpdateItem" in needed and "lambda:InvokeFunction" in needed
+
+
+def test_mwaa_writes_only_the_reports_to_the_lake(pipeline: dict) -> None:
+    """The report task (wistia_airflow.operators.ReportOperator) writes reports/wistia/ and
+    nothing else of the lake; silver and gold are the Glue jobs' to write."""
+    writes = [
+        stmt
+        for res, stmt in _statements(pipeline)
+        if res == "MwaaExecutionRole"
+        and stmt["Effect"] == "Allow"
+        and "s3:PutObject" in _as_list(stmt["Action"])
+        and "LakeBucket" in json.dumps(stmt["Resource"])
+    ]
+    assert [w["Resource"] for w in writes] == [{"Fn::Sub": "${LakeBucket.Arn}/reports/wistia/*"}]
