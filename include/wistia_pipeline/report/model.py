@@ -368,6 +368,79 @@ def not_published(
     )
 
 
+def _baseline_days(day: date, first: date | None, skipped: set[date]) -> tuple[date, ...]:
+    """The published days of the 7 before ``day`` that the account has data for."""
+    before = days_between(day - timedelta(days=BASELINE_DAYS), day - timedelta(days=1))
+    return tuple(d for d in before if first is not None and d >= first and d not in skipped)
+
+
+def _account_trend(
+    trend_days: Sequence[date], by_day: Mapping[date, DayTotals], skipped: set[date]
+) -> tuple[TrendPoint, ...]:
+    return tuple(
+        TrendPoint(
+            d,
+            by_day.get(d, DayTotals(d)).plays,
+            by_day.get(d, DayTotals(d)).hours_watched,
+            published=d not in skipped,
+        )
+        for d in trend_days
+    )
+
+
+def _media_trend(
+    trend_days: Sequence[date], trend_media: Sequence[Any], rows: Iterable[Mapping[str, Any]]
+) -> tuple[MediaTrendPoint, ...]:
+    points = {(as_date(r["dt"]), str(r["media_id"])): r for r in rows}
+    return tuple(
+        MediaTrendPoint(
+            day=d,
+            media_id=m.media_id,
+            media_name=m.media_name,
+            plays=int((points.get((d, m.media_id)) or {}).get("plays") or 0),
+            hours_watched=float((points.get((d, m.media_id)) or {}).get("hours_watched") or 0.0),
+        )
+        for m in trend_media
+        for d in trend_days
+    )
+
+
+def _late_changes(
+    day: date,
+    lookback_days: int,
+    by_day: Mapping[date, DayTotals],
+    snapshots: Mapping[date, Snapshot],
+) -> tuple[LateChange, ...]:
+    """The earlier days of the window: what their own reports said, and gold now."""
+    return tuple(
+        LateChange(
+            day=d,
+            before=(snapshots[d].totals if d in snapshots else None),
+            now=by_day.get(d, DayTotals(d)),
+            reported_at=snapshots[d].generated_at if d in snapshots else None,
+        )
+        for d in days_between(day - timedelta(days=lookback_days), day)[:-1]
+    )
+
+
+def _notes(
+    day: date, state: DayState, by_day: Mapping[date, DayTotals], skipped: set[date]
+) -> tuple[str, ...]:
+    notes = []
+    if state.status == UNRECORDED:
+        notes.append(
+            f"The run-state store has no record of {day.isoformat()}: these numbers were not "
+            "published by a recorded pipeline run."
+        )
+    if day not in by_day:
+        notes.append(f"Gold has no rows for {day.isoformat()}: every number is zero.")
+    left_out = sorted(d for d in skipped if day - timedelta(days=BASELINE_DAYS) <= d < day)
+    if left_out:
+        names = ", ".join(d.isoformat() for d in left_out)
+        notes.append(f"Not published, so left out of the 7-day average: {names}.")
+    return tuple(notes)
+
+
 def build_report(
     day: date,
     state: DayState,
@@ -387,84 +460,35 @@ def build_report(
     last_published = state.watermark if state.watermark and state.watermark != day else None
     if state.status not in (PUBLISHED, UNRECORDED):
         return not_published(day, state, lookback_days, generated_at, last_published)
-    snapshots = snapshots or {}
     skipped = set(unpublished) - {day}
     by_day = {t.day: t for t in map(day_totals, rows.get("daily_totals", ()))}
     trend_start = day - timedelta(days=TREND_DAYS - 1)
     first = min((d for d in by_day if trend_start <= d <= day), default=None)
     today = by_day.get(day, DayTotals(day))
-    baseline_days = tuple(
-        d
-        for d in days_between(day - timedelta(days=BASELINE_DAYS), day - timedelta(days=1))
-        if first is not None and d >= first and d not in skipped
-    )
-    baseline = [by_day.get(d, DayTotals(d)) for d in baseline_days]
+    baseline_days = _baseline_days(day, first, skipped)
     trend_days = days_between(first, day) if first else [day]
-    account_trend = tuple(
-        TrendPoint(
-            d,
-            by_day.get(d, DayTotals(d)).plays,
-            by_day.get(d, DayTotals(d)).hours_watched,
-            published=d not in skipped,
-        )
-        for d in trend_days
-    )
     media = [media_row(r) for r in rows.get("media_day", ())]
     top_plays = rank_by_plays(media)
     trend_media = top_plays[:TOP_TREND_MEDIA]
-    points = {(as_date(r["dt"]), str(r["media_id"])): r for r in rows.get("media_trend", ())}
-    media_trend = tuple(
-        MediaTrendPoint(
-            day=d,
-            media_id=m.media_id,
-            media_name=m.media_name,
-            plays=int((points.get((d, m.media_id)) or {}).get("plays") or 0),
-            hours_watched=float((points.get((d, m.media_id)) or {}).get("hours_watched") or 0.0),
-        )
-        for m in trend_media
-        for d in trend_days
-    )
-    window_before = days_between(day - timedelta(days=lookback_days), day)[:-1]
-    late = tuple(
-        LateChange(
-            day=d,
-            before=(snapshots[d].totals if d in snapshots else None),
-            now=by_day.get(d, DayTotals(d)),
-            reported_at=snapshots[d].generated_at if d in snapshots else None,
-        )
-        for d in window_before
-    )
-    notes = []
-    if state.status == UNRECORDED:
-        notes.append(
-            f"The run-state store has no record of {day.isoformat()}: these numbers were not "
-            "published by a recorded pipeline run."
-        )
-    if day not in by_day:
-        notes.append(f"Gold has no rows for {day.isoformat()}: every number is zero.")
-    left_out = sorted(d for d in skipped if day - timedelta(days=BASELINE_DAYS) <= d < day)
-    if left_out:
-        names = ", ".join(d.isoformat() for d in left_out)
-        notes.append(f"Not published, so left out of the 7-day average: {names}.")
     return Report(
         day=day,
         generated_at=generated_at,
         state=state,
         lookback_days=lookback_days,
-        metrics=metrics_for(today, baseline),
+        metrics=metrics_for(today, [by_day.get(d, DayTotals(d)) for d in baseline_days]),
         baseline_days=baseline_days,
         first_data_day=first,
         media_count=len(media),
         top_by_plays=top_plays,
         top_by_rate=rank_by_play_rate(media, min_loads),
         min_loads=min_loads,
-        account_trend=account_trend,
-        media_trend=media_trend,
+        account_trend=_account_trend(trend_days, by_day, skipped),
+        media_trend=_media_trend(trend_days, trend_media, rows.get("media_trend", ())),
         trend_media=trend_media,
         reconciliation=recon_days(rows.get("reconciliation", ()), day),
-        late=late,
+        late=_late_changes(day, lookback_days, by_day, snapshots or {}),
         totals=today,
         previous_report_day=previous_report_day,
         last_published_day=last_published,
-        notes=tuple(notes),
+        notes=_notes(day, state, by_day, skipped),
     )
