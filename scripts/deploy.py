@@ -54,7 +54,7 @@ import re
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -520,81 +520,104 @@ class Deployment:
     params: dict[str, str]
     session: Any
     wait_delay: int = 5
+    changes: list[Change] = field(default_factory=list)  # what run() changed, in order
 
     def client(self, service: str) -> Any:
         return self.session.client(service)
 
     def run(self) -> list[Change]:
-        from wistia_dev.dist import STATE_MACHINE_KEY, Dist
+        """Bootstrap stack and uploads, the pipeline stack, then what the stack does not own."""
+        from wistia_dev.dist import Dist
 
         dist = Dist(self.dist_root)
         if not (self.dist_root / "manifest.json").is_file():
             raise DeployError(f"{self.dist_root} has no manifest.json: run `make package` first")
         self._check_mwaa_params()
-        cfn, s3 = self.client("cloudformation"), self.client("s3")
-        account = self.client("sts").get_caller_identity()["Account"]
-        region = self.session.region_name
+        self.changes = []
+        cfn = self.client("cloudformation")
         bootstrap_name, pipeline_name = stack_names(self.env)
         airflow_version = self._check_airflow_version(dist, describe_stack(cfn, pipeline_name))
-        changes: list[Change] = []
-
-        def note(change: Change | None) -> None:
-            if change is not None:
-                changes.append(change)
-                print(change, flush=True)
-
-        note(
+        self._note(
             deploy_stack(
                 cfn, bootstrap_name, BOOTSTRAP_TEMPLATE, {"EnvName": self.env}, self.wait_delay
             )
         )
         boot = stack_outputs(cfn, bootstrap_name)
-        artifacts, mwaa_bucket = boot["ArtifactsBucketName"], boot["MwaaBucketName"]
-        for bucket in (artifacts, mwaa_bucket):
-            note(ensure_versioning(s3, bucket))
-
-        art_changes, _ = sync_prefix(s3, artifacts, "", dist.artifact_objects())
-        for change in art_changes:
-            note(change)
-
-        mwaa_files = dist.mwaa_objects()
-        dag_files = {k: p for k, p in mwaa_files.items() if k.startswith("dags/")}
-        dag_changes, _ = sync_prefix(s3, mwaa_bucket, "dags/", dag_files)
-        for change in dag_changes:
-            note(change)
-        versions: dict[str, str | None] = {}
-        for key in ("plugins.zip", "requirements.txt"):
-            change, versions[key] = put_if_changed(
-                s3, mwaa_bucket, key, mwaa_files[key].read_bytes()
-            )
-            note(change)
-        names = resource_names(self.env, account, region)
+        versions = self._upload(dist, boot["ArtifactsBucketName"], boot["MwaaBucketName"])
         planned = planned_parameters(cfn, pipeline_name, PIPELINE_TEMPLATE, self.params)
         chosen = environment_parameters(self.env, planned)
-        pii_secret = f"wistia/{self.env}/pii-hash-key"
-        variables = airflow_environment(
-            names,
-            chosen["GlueDatabaseName"],
-            pii_secret,
-            planned["LookbackDays"],
-            planned.get("AlertTopicArn") or "",
-            start_date=chosen["CatchupStartDate"],
-        )
-        startup = render_startup_script(self.env, variables)
-        change, versions[STARTUP_KEY] = put_if_changed(s3, mwaa_bucket, STARTUP_KEY, startup)
-        note(change)
-
+        names = self._names()
+        versions[STARTUP_KEY] = self._upload_startup(boot["MwaaBucketName"], names, planned, chosen)
         params = {
             "EnvName": self.env,
-            "ArtifactsBucketName": artifacts,
-            "MwaaBucketName": mwaa_bucket,
+            "ArtifactsBucketName": boot["ArtifactsBucketName"],
+            "MwaaBucketName": boot["MwaaBucketName"],
             "AccessLogsBucketName": boot["AccessLogsBucketName"],
             **{MWAA_VERSION_PARAMS[k]: v for k, v in versions.items() if v},
             **chosen,
             AIRFLOW_VERSION_PARAM: airflow_version,
             **self.params,
         }
-        note(deploy_stack(cfn, pipeline_name, PIPELINE_TEMPLATE, params, self.wait_delay))
+        self._note(deploy_stack(cfn, pipeline_name, PIPELINE_TEMPLATE, params, self.wait_delay))
+        self._after_stack(dist, pipeline_name, names, boot["ArtifactsBucketName"])
+        return self.changes
+
+    def _note(self, change: Change | None) -> None:
+        if change is not None:
+            self.changes.append(change)
+            print(change, flush=True)
+
+    def _names(self) -> dict[str, str]:
+        account = self.client("sts").get_caller_identity()["Account"]
+        return resource_names(self.env, account, self.session.region_name)
+
+    def _upload(self, dist: Any, artifacts: str, mwaa_bucket: str) -> dict[str, str | None]:
+        """Artifacts, DAGs, plugins.zip and requirements.txt; their new object versions."""
+        s3 = self.client("s3")
+        for bucket in (artifacts, mwaa_bucket):
+            self._note(ensure_versioning(s3, bucket))
+        for change in sync_prefix(s3, artifacts, "", dist.artifact_objects())[0]:
+            self._note(change)
+        mwaa_files = dist.mwaa_objects()
+        dag_files = {k: p for k, p in mwaa_files.items() if k.startswith("dags/")}
+        for change in sync_prefix(s3, mwaa_bucket, "dags/", dag_files)[0]:
+            self._note(change)
+        versions: dict[str, str | None] = {}
+        for key in ("plugins.zip", "requirements.txt"):
+            change, versions[key] = put_if_changed(
+                s3, mwaa_bucket, key, mwaa_files[key].read_bytes()
+            )
+            self._note(change)
+        return versions
+
+    def _upload_startup(
+        self,
+        mwaa_bucket: str,
+        names: Mapping[str, str],
+        planned: Mapping[str, Any],
+        chosen: Mapping[str, str],
+    ) -> str | None:
+        """MWAA's startup.sh exporting the environment's names; its object version."""
+        variables = airflow_environment(
+            names,
+            chosen["GlueDatabaseName"],
+            f"wistia/{self.env}/pii-hash-key",
+            planned["LookbackDays"],
+            planned.get("AlertTopicArn") or "",
+            start_date=chosen["CatchupStartDate"],
+        )
+        startup = render_startup_script(self.env, variables)
+        change, version = put_if_changed(self.client("s3"), mwaa_bucket, STARTUP_KEY, startup)
+        self._note(change)
+        return version
+
+    def _after_stack(
+        self, dist: Any, pipeline_name: str, names: Mapping[str, str], artifacts: str
+    ) -> None:
+        """Athena tables, the Lambda's code and the state machine's definition."""
+        from wistia_dev.dist import STATE_MACHINE_KEY
+
+        cfn = self.client("cloudformation")
         outputs = stack_outputs(cfn, pipeline_name)
         for key, expected in names.items():
             if outputs.get(key) != expected:
@@ -609,15 +632,13 @@ class Deployment:
             outputs["LakeUri"],
             artifacts,
         ):
-            note(change)
-        note(self._update_lambda(outputs["IngestFunctionName"], artifacts, dist))
-        deployed = stack_parameters(cfn, pipeline_name)
+            self._note(change)
+        self._note(self._update_lambda(outputs["IngestFunctionName"], artifacts, dist))
         definition = render_definition(
             (dist.root / STATE_MACHINE_KEY).read_text(encoding="utf-8"),
-            self._substitutions(outputs, deployed),
+            self._substitutions(outputs, stack_parameters(cfn, pipeline_name)),
         )
-        note(self._update_state_machine(outputs["StateMachineArn"], definition))
-        return changes
+        self._note(self._update_state_machine(outputs["StateMachineArn"], definition))
 
     def _check_mwaa_params(self) -> None:
         if self.params.get("CreateMwaaEnvironment") == "true":
