@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 from report_lake import DAY, Lake, write_account_lake
 
-from wistia_pipeline.config import Settings, load_settings
-
 
 @pytest.fixture(scope="session")
 def _account_template(tmp_path_factory: pytest.TempPathFactory) -> Lake:
@@ -33,17 +31,6 @@ def new_account(tmp_path: Path) -> Lake:
     """Three days of a new account; the last day has loads but no plays."""
     return write_account_lake(
         tmp_path / "new_lake", tmp_path / "new_state.sqlite", DAY, history=3, no_plays_on_day=True
-    )
-
-
-def settings_for(lake: Lake, **env: str) -> Settings:
-    return load_settings(
-        {
-            "WISTIA_STATE_DIR": str(lake.root.parent),
-            "WISTIA_LAKE_URI": str(lake.root),
-            "WISTIA_STATE_DB": str(lake.state_db),
-            **env,
-        }
     )
 
 

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sql"))
 
 from sql_lake import EVENT_TYPES, FACT_TYPES, RECON_TYPES, digest
 
+from wistia_pipeline.config import Settings, load_settings
 from wistia_pipeline.state.sqlite_store import SQLiteRunStateStore
 
 DAY = date(2026, 3, 30)
@@ -177,3 +178,14 @@ def write_states(state_db: Path, days: list[date], failed: set[date] = frozenset
             continue
         store.advance_watermark(d, run_id)
         store.mark_succeeded(d, run_id, {"checks_passed": 5})
+
+
+def settings_for(lake: Lake, **env: str) -> Settings:
+    return load_settings(
+        {
+            "WISTIA_STATE_DIR": str(lake.root.parent),
+            "WISTIA_LAKE_URI": str(lake.root),
+            "WISTIA_STATE_DB": str(lake.state_db),
+            **env,
+        }
+    )

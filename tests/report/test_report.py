@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import settings_for
-from report_lake import DAY, EMOJI_NAME, FAILED_DAY, MISSING_DAY, Lake
+from report_lake import DAY, EMOJI_NAME, FAILED_DAY, MISSING_DAY, Lake, settings_for
 
 from wistia_pipeline.report import generate_report, report_uri
 from wistia_pipeline.report.model import (

@@ -12,8 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 from browser_support import watch
-from conftest import settings_for
-from report_lake import DAY, EMOJI_NAME, FAILED_DAY, Lake
+from report_lake import DAY, EMOJI_NAME, FAILED_DAY, Lake, settings_for
 
 from wistia_pipeline.report import generate_report
 

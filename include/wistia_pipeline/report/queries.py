@@ -1,6 +1,7 @@
 """The report's reads of the lake: Athena SQL, run on DuckDB locally and on Athena on AWS.
 
-The SQL is the project's (``report/sql/*.sql`` here, plus ``examples/reconciliation_report``),
+The SQL is the project's (``report/sql/*.sql`` here, plus ``examples/daily_summary`` and
+``examples/reconciliation_report``),
 rendered with :func:`wistia_pipeline.sql.render_template`. A runner takes rendered Athena SQL by
 name and returns rows as dicts with Python values (int, float, str, datetime, None):
 
@@ -41,7 +42,7 @@ def report_queries(day: date, lookback_days: int, database: str) -> dict[str, st
     trend_start = day - timedelta(days=TREND_DAYS - 1)
     window_start = day - timedelta(days=lookback_days)
     templates = {
-        "daily_totals": (report_sql("daily_totals"), trend_start),
+        "daily_totals": (load_sql("examples", "daily_summary"), trend_start),
         "media_day": (report_sql("media_day"), day),
         "media_trend": (report_sql("media_trend"), trend_start),
         "reconciliation": (load_sql("examples", "reconciliation_report"), window_start),
