@@ -17,7 +17,7 @@ TARGET ?= local
 AWS_TARGET_DEPS = $(if $(filter aws,$(TARGET)),.tools/jars/.fetched)
 TARGET_ARG = $(if $(filter aws,$(TARGET)),--target aws)
 
-.PHONY: help env test test-compat lint fmt demo backfill airflow query report simulator awslocal package deploy \
+.PHONY: help env test test-slow test-compat lint fmt demo backfill airflow query report simulator awslocal package deploy \
 	smoke bench-ingest bench-transform bench-parse bench-aws clean
 
 help: ## list targets
@@ -42,8 +42,13 @@ node_modules/.installed: package.json package-lock.json
 
 env: $(VENV)/.synced ## create/refresh .venv from uv.lock
 
-test: env node_modules/.installed .tools/jars/.fetched ## run the whole test suite (Python venv + asl-validator from npm)
-	$(PY) -m pytest $(PYTEST_ARGS)
+TEST_DEPS = env node_modules/.installed .tools/jars/.fetched
+
+test: $(TEST_DEPS) ## the test suite without the end-to-end tests marked slow (CI runs it, then test-slow)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(TEST_DEPS) ## the end-to-end tests (marked slow: Spark jobs, Airflow, the local AWS, a browser)
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 test-compat: env ## DAG integrity, parse budget, one local day on each MWAA Airflow version [VERSIONS=3.0.6,...]
 	$(PY) -m wistia_dev.compat_matrix --uv $(UV) $(if $(VERSIONS),--versions $(VERSIONS))
