@@ -282,6 +282,8 @@ def typed(value: str | None, athena_type: str) -> Any:
         return value == "true"
     if athena_type == "date":
         return date.fromisoformat(value)
+    if athena_type == "timestamp":
+        return datetime.fromisoformat(value)
     return value
 
 
