@@ -1,12 +1,18 @@
 """Run wistia_daily through Airflow on the local target for each day of START..END, in order.
 
     python scripts/backfill.py --start 2026-01-01 --end 2026-01-03 [--retries 0] [--keep-going]
+    python scripts/backfill.py --target aws --start ... --end ...   # on the local AWS
 
 Every day is one ``dag.test()`` run of the real DAG (``wistia_dev.local_runner``). Prints one
 JSON line per day and a summary line; exits 1 if any day's run failed (by default it stops at the
 first failure: later days would re-publish partitions of the failed day's window).
 WISTIA_START_DATE (the DAG's start date) is set to START when it is unset or later: Airflow gives
 a run whose logical date is before the start date no tasks at all (it "succeeds" doing nothing).
+
+``--target aws`` (``make backfill TARGET=aws``) is another flow (``wistia_dev.awsdemo``): the
+range from WISTIA_API_URL with WISTIA_API_TOKEN through the DAG on the aws target and through the
+Step Functions twin, on the local AWS (the one at AWS_ENDPOINT_URL, else one started for it),
+deployed as ENV=local / ENV=local-twin. Without ``--target`` the runs use WISTIA_TARGET as set.
 """
 
 from __future__ import annotations
@@ -41,6 +47,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-going", action="store_true", help="run the remaining days after a failure"
     )
+    parser.add_argument(
+        "--mark-success",
+        default=None,
+        metavar="REGEX",
+        help="task ids marked successful without running (e.g. '^(ingest|silver|gold)$')",
+    )
+    parser.add_argument(
+        "--target",
+        choices=("local", "aws"),
+        default=None,
+        help="aws: deploy to the local AWS and run the DAG and the twin there",
+    )
     args = parser.parse_args(argv)
     if args.start > args.end:
         parser.error(f"--start {args.start} is after --end {args.end}")
@@ -49,6 +67,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.target == "aws":
+        from wistia_dev import awsdemo
+
+        return awsdemo.backfill_main(args.start, args.end)
+    if args.target == "local":
+        os.environ["WISTIA_TARGET"] = "local"
     settings = load_settings()
     home = args.airflow_home or Path(
         os.environ.get("AIRFLOW_HOME") or settings.state_dir / "airflow"
@@ -73,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = []
     for day in days_between(args.start, args.end):
-        result = local_runner.run_day(dag, day, conf)
+        result = local_runner.run_day(dag, day, conf, mark_success_pattern=args.mark_success)
         results.append(result)
         print(
             json.dumps(

@@ -10,6 +10,7 @@ file, the Airflow home and the logs; generates the local PII hash key there once
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import subprocess
@@ -87,7 +88,18 @@ def catchup_env(first_day: date, env: dict[str, str] | None = None) -> dict[str,
     return {"WISTIA_START_DATE": env.get("WISTIA_START_DATE") or first_day.isoformat()}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--target",
+        choices=("local", "aws"),
+        default="local",
+        help="aws: the same days on the local AWS, the DAG and the Step Functions twin",
+    )
+    if parser.parse_args(argv).target == "aws":
+        from wistia_dev import awsdemo
+
+        return awsdemo.demo_main(*demo_days())
     settings = load_settings()
     state_dir = settings.state_dir
     logs = state_dir / "logs"

@@ -116,6 +116,14 @@ def s3a_confs(endpoint: str | None = None) -> list[str]:
         "fs.s3a.secret.key": SECRET_KEY,
         "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
         "fs.s3a.change.detection.mode": "none",
+        # Performance on this server (every S3 request is a call into moto): S3A "renames" are
+        # copy + delete, and a committed file is renamed once by task commit, once by job
+        # commit (algorithm 1) and once more by the dynamic partition overwrite; algorithm 2
+        # drops the job-commit rename (task output lands in Spark's staging dir, which only
+        # the job commit publishes). Keeping directory markers saves the parent-marker
+        # deletes after every file written.
+        "mapreduce.fileoutputcommitter.algorithm.version": "2",
+        "fs.s3a.directory.marker.retention": "keep",
     }
     out: list[str] = []
     for name, value in settings.items():
