@@ -44,7 +44,7 @@ env: $(VENV)/.synced ## create/refresh .venv from uv.lock
 
 TEST_DEPS = env node_modules/.installed .tools/jars/.fetched
 
-test: $(TEST_DEPS) ## the test suite without the end-to-end tests marked slow (CI runs it, then test-slow)
+test: $(TEST_DEPS) ## the test suite without the end-to-end tests marked slow (what .ci/run runs)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-slow: $(TEST_DEPS) ## the end-to-end tests (marked slow: Spark jobs, Airflow, the local AWS, a browser)
