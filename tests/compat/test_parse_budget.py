@@ -8,6 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# A wall-clock budget: meaningful on a quiet machine (make test-compat, make test-slow), not
+# inside the parallel-loaded main suite.
+pytestmark = pytest.mark.slow
+
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_parse.py"
 
 
