@@ -75,15 +75,9 @@ class Server:
 
     def client_env(self) -> dict[str, str]:
         """What points boto3 (here and in child processes) at the server."""
-        from wistia_awslocal.env import ACCESS_KEY, REGION, SECRET_KEY
+        from wistia_awslocal.process import client_env
 
-        return {
-            "AWS_ENDPOINT_URL": self.url,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-        }
+        return client_env(self.url)
 
     def set_faults(self, faults: Mapping[str, Any]) -> None:
         """Replace the server's fault knobs (docs/awslocal.md)."""

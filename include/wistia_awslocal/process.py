@@ -34,13 +34,7 @@ class AwsLocal:
 
     def client_env(self) -> dict[str, str]:
         """The variables that point boto3 (and the AWS CLI) at this server."""
-        return {
-            "AWS_ENDPOINT_URL": self.url,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-        }
+        return client_env(self.url)
 
     def reset(self) -> None:
         """Empty every service (moto's reset)."""
@@ -54,6 +48,17 @@ class AwsLocal:
 
     def stop(self) -> None:
         stop_process(self.proc)
+
+
+def client_env(url: str) -> dict[str, str]:
+    """The variables that point boto3 (and the AWS CLI) at the server at ``url``."""
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
 
 
 def start_awslocal(
