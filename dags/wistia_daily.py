@@ -49,10 +49,11 @@ from wistia_airflow.operators import (
     MarkFailedOperator,
     PublishOperator,
     ReportOperator,
+    guarded,
 )
 from wistia_airflow.provider_settings import LAMBDA_BOTOCORE_CONFIG, apply_glue_wait_settings
 from wistia_pipeline import pipeline
-from wistia_pipeline.config import resolve_start_date, resolve_target
+from wistia_pipeline.config import MAX_LOOKBACK_DAYS, resolve_start_date, resolve_target
 
 # Cheap env reads (no I/O): the target, and where catchup starts.
 TARGET = resolve_target()
@@ -65,7 +66,7 @@ GOLD_ASSETS = [Asset(name=f"wistia.gold.{t}", group="wistia") for t in pipeline.
 
 def ingest_task() -> BaseOperator:
     if TARGET == "aws":
-        lambda_invoke = LambdaInvokeFunctionOperator(
+        lambda_invoke = guarded(LambdaInvokeFunctionOperator)(
             task_id=pipeline.INGEST.task_id,
             doc_md=pipeline.INGEST.doc,
             function_name=plan.value("lambda_function"),
@@ -75,13 +76,13 @@ def ingest_task() -> BaseOperator:
             botocore_config=LAMBDA_BOTOCORE_CONFIG,
         )
         return render_templates_as_text(lambda_invoke)  # the payload is JSON text
-    return LocalIngestOperator(payload=plan.value("lambda_payload"))
+    return guarded(LocalIngestOperator)(payload=plan.value("lambda_payload"))
 
 
 def glue_task(step: pipeline.Step) -> BaseOperator:
     script_args = plan.value("glue", step.task_id, "script_args")
     if TARGET == "aws":
-        return GlueJobOperator(
+        return guarded(GlueJobOperator)(
             task_id=step.task_id,
             doc_md=step.doc,
             job_name=plan.value("glue", step.task_id, "job_name"),
@@ -91,7 +92,7 @@ def glue_task(step: pipeline.Step) -> BaseOperator:
             pre_execute=apply_glue_wait_settings,
             **glue_resume_on_retry(GlueJobOperator),  # a retry waits for a still-running run
         )
-    return LocalGlueJobOperator(step=step, script_args=script_args)
+    return guarded(LocalGlueJobOperator)(step=step, script_args=script_args)
 
 
 with DAG(
@@ -110,7 +111,7 @@ with DAG(
             None,
             type=["null", "integer"],
             minimum=0,
-            maximum=30,
+            maximum=MAX_LOOKBACK_DAYS,  # the bound WISTIA_LOOKBACK_DAYS has too
             description="L: days before D to re-ingest (empty: WISTIA_LOOKBACK_DAYS)",
         ),
         "streams": Param(
@@ -130,14 +131,16 @@ with DAG(
         "on_failure_callback": [record_step_error, notify_failure],
     },
 ) as dag:
-    claim = ClaimDayOperator()
+    # Every task is guarded(): a permanent error fails it without retries, and the main-line
+    # steps renew the day's claim (heartbeat) while they run (wistia_airflow.operators).
+    claim = guarded(ClaimDayOperator)()
     ingest = ingest_task()
     silver = glue_task(pipeline.SILVER)
     gold = glue_task(pipeline.GOLD)
-    checks = ChecksOperator()
-    publish = PublishOperator(outlets=GOLD_ASSETS)
-    mark_failed = MarkFailedOperator(retries=3)
-    report = ReportOperator()
+    checks = guarded(ChecksOperator)()
+    publish = guarded(PublishOperator)(outlets=GOLD_ASSETS)
+    mark_failed = guarded(MarkFailedOperator)(retries=3)
+    report = guarded(ReportOperator)()
 
     claim >> ingest >> silver >> gold >> checks >> publish >> mark_failed
     mark_failed.as_teardown(setups=claim)

@@ -4,8 +4,21 @@
     python scripts/backfill.py --target aws --start ... --end ...   # on the local AWS
 
 Every day is one ``dag.test()`` run of the real DAG (``wistia_dev.local_runner``). Prints one
-JSON line per day and a summary line; exits 1 if any day's run failed (by default it stops at the
-first failure: later days would re-publish partitions of the failed day's window).
+JSON line per day and a summary line; by default it stops at the first day that does not
+succeed (later days would re-publish partitions of the failed day's window).
+
+Exit codes:
+  0  every day succeeded
+  1  a day's run failed (see its failed_tasks and the task logs)
+  2  usage error (bad arguments or configuration): nothing ran
+  3  refused or busy: a day has not ended in UTC, another runner holds the day (in this
+     AIRFLOW_HOME), the day's Airflow run is not this runner's, or the run-state store
+     refused the claim (another live run holds the day or an overlapping window); the
+     line on stderr names the holder. Nothing was written for that day.
+
+A permanent error (wrong token, missing configuration, refused claim, corrupt bronze, too many
+rejects) fails its task at once whatever --retries says; --retries 0 also stops transient
+errors from being retried.
 WISTIA_START_DATE (the DAG's start date) is set to START when it is unset or later: Airflow gives
 a run whose logical date is before the start date no tasks at all (it "succeeds" doing nothing).
 
@@ -23,14 +36,19 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from wistia_dev import local_runner
-from wistia_pipeline.config import ensure_local_pii_key, load_settings
-from wistia_pipeline.dates import days_between
+from wistia_pipeline.config import ConfigError, ensure_local_pii_key, load_settings
+from wistia_pipeline.dates import DayNotFinished, days_between, require_finished_day
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--start", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
     parser.add_argument("--end", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
     parser.add_argument(
@@ -40,7 +58,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="AIRFLOW_HOME (default: $AIRFLOW_HOME, else <WISTIA_STATE_DIR>/airflow)",
     )
     parser.add_argument(
-        "--retries", type=int, default=None, help="override every task's retries (e.g. 0)"
+        "--retries",
+        type=int,
+        default=None,
+        help="override every task's retries for transient errors (e.g. 0)",
     )
     parser.add_argument("--lookback-days", type=int, default=None, help="param lookback_days")
     parser.add_argument("--streams", default=None, help="param streams, comma-separated")
@@ -62,7 +83,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.start > args.end:
         parser.error(f"--start {args.start} is after --end {args.end}")
+    if args.retries is not None and args.retries < 0:
+        parser.error(f"--retries must be >= 0, got {args.retries}")
     return args
+
+
+def claim_refused(settings: object, result: local_runner.DayResult) -> str | None:
+    """Why the store refused ``result``'s claim (the holder), or None if it was not refused.
+
+    The claim fails at once (no retries) when another live run holds the day; the run-state
+    record then names that run, not this one.
+    """
+    if "claim_day" not in result.failed_tasks:
+        return None
+    from wistia_pipeline.state import open_state_store
+
+    record = open_state_store(settings).get_day(result.day)  # type: ignore[arg-type]
+    if record is None or record.run_id == result.run_id:
+        return None  # the claim failed for another reason (e.g. configuration)
+    return (
+        f"data day {result.day} is held by run {record.run_id!r} ({record.status.value}, "
+        f"attempt {record.attempt}, lease until {record.lease_expires_at.isoformat()})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +115,16 @@ def main(argv: list[str] | None = None) -> int:
         return awsdemo.backfill_main(args.start, args.end)
     if args.target == "local":
         os.environ["WISTIA_TARGET"] = "local"
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"backfill: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_range(args, settings)
+
+
+def prepare_airflow(args: argparse.Namespace, settings: Any) -> tuple[Path, Any]:
+    """The environment, metadata DB and DAG of the runs: ``(AIRFLOW_HOME, dag)``."""
     home = args.airflow_home or Path(
         os.environ.get("AIRFLOW_HOME") or settings.state_dir / "airflow"
     )
@@ -87,8 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     # Airflow reads its configuration when first imported: set the environment before that.
     os.environ.update(local_runner.airflow_env(home.resolve()))
     local_runner.ensure_metadata_db(home.resolve())
-    dag = local_runner.load_dag(retries=args.retries)
+    return home, local_runner.load_dag(retries=args.retries)
 
+
+def run_range(args: argparse.Namespace, settings: Any) -> int:
+    """Set up Airflow and run the days of ``args``; the exit code."""
+    try:  # the whole range up front: refuse before running any of its days
+        require_finished_day(args.end)
+    except DayNotFinished as exc:
+        print(f"backfill: refused: {exc}", file=sys.stderr, flush=True)
+        return EXIT_REFUSED
+    home, dag = prepare_airflow(args, settings)
     conf: dict[str, object] = {}
     if args.lookback_days is not None:
         conf["lookback_days"] = args.lookback_days
@@ -96,8 +156,13 @@ def main(argv: list[str] | None = None) -> int:
         conf["streams"] = [s.strip() for s in args.streams.split(",") if s.strip()]
 
     results = []
+    refused: str | None = None
     for day in days_between(args.start, args.end):
-        result = local_runner.run_day(dag, day, conf, mark_success_pattern=args.mark_success)
+        try:
+            result = local_runner.run_day(dag, day, conf, mark_success_pattern=args.mark_success)
+        except (local_runner.RunnerBusy, DayNotFinished) as exc:
+            refused = str(exc)
+            break
         results.append(result)
         print(
             json.dumps(
@@ -111,22 +176,30 @@ def main(argv: list[str] | None = None) -> int:
             ),
             flush=True,
         )
-        if not result.ok and not args.keep_going:
+        refused = claim_refused(settings, result)
+        if refused or (not result.ok and not args.keep_going):
             break
     failed = [r.day.isoformat() for r in results if not r.ok]
+    if refused:
+        print(f"backfill: refused: {refused}", file=sys.stderr, flush=True)
     print(
         json.dumps(
             {
                 "backfill": f"{args.start}..{args.end}",
                 "runs": len(results),
                 "failed_days": failed,
+                "refused": refused,
                 "lake_uri": settings.lake_uri,
                 "airflow_home": str(home),
             }
         ),
         flush=True,
     )
-    return 1 if failed or len(results) < len(days_between(args.start, args.end)) else 0
+    if refused:
+        return EXIT_REFUSED
+    if failed or len(results) < len(days_between(args.start, args.end)):
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

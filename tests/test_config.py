@@ -94,3 +94,33 @@ def test_visitors_cap_is_optional() -> None:
     assert load_settings({}).visitors_max_pages is None
     assert load_settings({"WISTIA_VISITORS_MAX_PAGES": "5"}).visitors_max_pages == 5
     assert load_settings({"WISTIA_VISITORS_MAX_PAGES": "0"}).visitors_max_pages is None
+
+
+def test_lookback_has_one_bound_for_env_param_and_stack() -> None:
+    import re
+
+    from wistia_pipeline.config import MAX_LOOKBACK_DAYS
+
+    assert load_settings({"WISTIA_LOOKBACK_DAYS": str(MAX_LOOKBACK_DAYS)}).lookback_days == 30
+    with pytest.raises(ConfigError, match=f"WISTIA_LOOKBACK_DAYS must be <= {MAX_LOOKBACK_DAYS}"):
+        load_settings({"WISTIA_LOOKBACK_DAYS": "100"})
+    # The stack's LookbackDays parameter (which sets the env on MWAA) has the same bound.
+    template = (Path(__file__).parents[1] / "include/infra/pipeline.yaml").read_text()
+    block = re.search(r"\n  LookbackDays:\n((?:    .*\n)+)", template).group(1)
+    assert f"MaxValue: {MAX_LOOKBACK_DAYS}\n" in block
+
+
+def test_claim_lease_is_short_and_configurable() -> None:
+    assert load_settings({}).claim_lease_seconds == 300
+    assert load_settings({"WISTIA_CLAIM_LEASE_SECONDS": "120"}).claim_lease_seconds == 120
+    with pytest.raises(ConfigError, match="WISTIA_CLAIM_LEASE_SECONDS"):
+        load_settings({"WISTIA_CLAIM_LEASE_SECONDS": "5"})
+
+
+def test_local_pii_key_race_has_one_winner(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: ensure_local_pii_key(tmp_path), range(16)))
+    assert len(keys) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["pii_hash_key"]  # no temporary left

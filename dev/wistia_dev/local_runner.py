@@ -5,13 +5,23 @@ Used by ``scripts/backfill.py``, ``scripts/demo.py`` and the end-to-end tests. E
 interval of a manual run as the last complete day before its logical date, so the run of data day
 ``D`` gets logical date ``D + 1`` 00:00 UTC and data interval ``[D, D + 1)`` (``D`` = the start
 of the data interval, exactly as in scheduled runs).
+
+Two runners may share an AIRFLOW_HOME (two ``make backfill``, a backfill next to ``make
+airflow``): what must be exclusive is locked with ``fcntl`` under ``<AIRFLOW_HOME>/locks/``:
+migrating the metadata DB, ``dag.test()``'s set-up (it clears the logical date's task
+instances, writes the DAG to the DB and replaces the logical date's run), and each data day for
+the whole run (a second runner of the day is refused at once, naming the holder). A run record
+this runner did not create (a scheduled or UI run) is never replaced.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib.util
+import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -27,6 +37,45 @@ from wistia_dev import repo_root
 from wistia_pipeline import pipeline
 
 MIGRATED_MARKER = ".wistia-db-migrated"
+LOCKS_DIR = "locks"
+
+
+class RunnerBusy(RuntimeError):
+    """The day (or the logical date's Airflow run) is someone else's: nothing was done."""
+
+
+@contextlib.contextmanager
+def exclusive(
+    path: Path, *, wait: bool, holder: Mapping[str, Any] | None = None, what: str = ""
+) -> Any:
+    """Hold an ``fcntl`` lock on ``path`` (released when the process dies, even by kill -9).
+
+    ``wait=False``: raise :class:`RunnerBusy` naming ``what`` and the holder (what it wrote
+    into the file) when another process holds it. ``holder``: written into the file while held.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            handle.seek(0)
+            held_by = handle.read().strip() or "another process"
+            raise RunnerBusy(f"{what or path} is busy, held by {held_by}") from None
+        try:
+            if holder is not None:
+                handle.seek(0)
+                handle.truncate()
+                handle.write(json.dumps(dict(holder)))
+                handle.flush()
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lock_path(airflow_home: Path, name: str) -> Path:
+    return airflow_home / LOCKS_DIR / f"{name}.lock"
 
 
 def dags_folder() -> Path:
@@ -56,6 +105,13 @@ def airflow_env(airflow_home: Path, base: Mapping[str, str] | None = None) -> di
 def ensure_metadata_db(airflow_home: Path, env: Mapping[str, str] | None = None) -> bool:
     """``airflow db migrate`` once per AIRFLOW_HOME and Airflow version; True if it ran."""
     airflow_home.mkdir(parents=True, exist_ok=True)
+    # Two runners on a fresh home would migrate at once (UNIQUE constraint failures): the
+    # second waits for the first and then finds the marker.
+    with exclusive(lock_path(airflow_home, "metadata-db"), wait=True):
+        return _migrate_once(airflow_home, env)
+
+
+def _migrate_once(airflow_home: Path, env: Mapping[str, str] | None) -> bool:
     marker = airflow_home / MIGRATED_MARKER
     wanted = version("apache-airflow")
     if marker.exists() and marker.read_text().strip() == wanted:
@@ -115,8 +171,11 @@ class DayResult:
 # one-minute run's Duration (end_date - start_date) as ``2d05:03:16``. :func:`runs_start_now`
 # makes the run start when it starts.
 @contextlib.contextmanager
-def runs_start_now() -> Any:
-    """While active, a run that ``dag.test()`` creates gets the wall-clock time as start_date."""
+def runs_start_now(on_created: Any = None) -> Any:
+    """While active, a run that ``dag.test()`` creates gets the wall-clock time as start_date.
+
+    ``on_created()`` is called right after the run exists (the set-up lock is released then).
+    """
     from wistia_airflow.compat import dag_test_run_factory
 
     module, name = dag_test_run_factory()  # which function differs between Airflow versions
@@ -124,10 +183,59 @@ def runs_start_now() -> Any:
 
     def create_run(*args: Any, **kwargs: Any) -> Any:
         kwargs["start_date"] = datetime.now(UTC)
-        return original(*args, **kwargs)
+        run = original(*args, **kwargs)
+        if on_created is not None:
+            on_created()
+        return run
 
     with mock.patch.object(module, name, create_run):
         yield
+
+
+def holder_info(day: date) -> dict[str, Any]:
+    """What a runner writes into a day's lock: enough for the refused one to name it."""
+    return {
+        "day": day.isoformat(),
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv)[:200],
+    }
+
+
+def existing_run(dag_id: str, logical_date: datetime) -> Any:
+    """The metadata DB's run of ``dag_id`` at ``logical_date`` (None if there is none)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalar(
+            select(DagRun).where(DagRun.dag_id == dag_id, DagRun.logical_date == logical_date)
+        )
+        if run is not None:
+            session.expunge(run)
+        return run
+
+
+def check_replaceable(dag_id: str, day: date) -> None:
+    """Refuse when the logical date's run was not created by ``dag.test()``.
+
+    ``dag.test()`` clears and deletes the run of its logical date before creating its own; only
+    one this runner made (``triggered_by`` TEST) may go: a scheduled or UI run is someone's
+    history (or work in progress).
+    """
+    run = existing_run(dag_id, logical_date_for(day))
+    if run is None:
+        return
+    triggered_by = str(getattr(run.triggered_by, "value", run.triggered_by) or "").lower()
+    if triggered_by != "test":
+        state = getattr(run.state, "value", run.state)
+        raise RunnerBusy(
+            f"the Airflow run {run.run_id!r} ({state}, triggered by {triggered_by or '?'}) "
+            f"already has data day {day}'s logical date; the local runner replaces only its "
+            "own runs: clear that run in the UI, or use another AIRFLOW_HOME"
+        )
 
 
 def run_day(
@@ -139,19 +247,18 @@ def run_day(
     """One ``dag.test()`` run of data day ``day``; returns its final state.
 
     ``mark_success_pattern``: task ids (regex) dag.test() marks successful without running them.
+    Raises :class:`RunnerBusy` at once, having done nothing, when another runner holds the day
+    in this AIRFLOW_HOME or the logical date's run is not one of this runner's; and
+    :class:`~wistia_pipeline.dates.DayNotFinished` for a day that has not ended in UTC.
     """
-    from wistia_airflow.compat import sync_dags_for_test
+    from wistia_pipeline.dates import require_finished_day
 
+    require_finished_day(day)
+    home = Path(os.environ["AIRFLOW_HOME"])
     started = time.monotonic()
-    sync_dags_for_test()  # what dag.test() does itself from Airflow 3.1
-    with runs_start_now():
-        dag_run = dag.test(
-            logical_date=logical_date_for(day),
-            run_conf=dict(conf or {}),
-            mark_success_pattern=mark_success_pattern,
-        )
-    if dag_run is None:
-        raise RuntimeError(f"dag.test() returned no run for {day}")
+    what = f"data day {day} in {home}"
+    with exclusive(lock_path(home, f"day-{day}"), wait=False, holder=holder_info(day), what=what):
+        dag_run = _test_locked(dag, day, home, conf, mark_success_pattern)
     failed = sorted(
         ti.task_id
         for ti in dag_run.get_task_instances()
@@ -164,3 +271,27 @@ def run_day(
         duration_s=round(time.monotonic() - started, 2),
         failed_tasks=failed,
     )
+
+
+def _test_locked(
+    dag: Any, day: date, home: Path, conf: Mapping[str, Any] | None, pattern: str | None
+) -> Any:
+    """``dag.test()`` of ``day`` with the day's lock held; its set-up under the home's lock."""
+    from wistia_airflow.compat import sync_dags_for_test
+
+    with contextlib.ExitStack() as setup:
+        # dag.test() first clears the logical date's task instances, syncs the DAG to the DB
+        # and replaces the logical date's run: one runner at a time (two at once on a fresh DB
+        # die with "UNIQUE constraint failed: dag.dag_id"). Released once the run exists.
+        setup.enter_context(exclusive(lock_path(home, "dag-test-setup"), wait=True))
+        sync_dags_for_test()  # what dag.test() does itself from Airflow 3.1
+        check_replaceable(dag.dag_id, day)
+        with runs_start_now(on_created=setup.close):
+            dag_run = dag.test(
+                logical_date=logical_date_for(day),
+                run_conf=dict(conf or {}),
+                mark_success_pattern=pattern,
+            )
+    if dag_run is None:
+        raise RuntimeError(f"dag.test() returned no run for {day}")
+    return dag_run

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -153,6 +154,32 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = when.replace(tzinfo=UTC)
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
+
+
+# urllib3 prefixes its messages with the pool or connection (``HTTPConnectionPool(host='h',
+# port=1): ``, ``<...HTTPConnection object at 0x..>: ``); the host is named separately.
+_CONNECTION_PREFIX = re.compile(r"^(?:<[^>]*>|\w+\([^)]*\)):\s*")
+_MAX_CAUSE_CHARS = 300
+
+
+def _host(url: str) -> str:
+    """``host[:port]`` of ``url``, never its user info."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def network_failure(exc: Exception, url: str) -> str:
+    """One line naming the exception, the host and the root cause of a transport failure.
+
+    ``requests`` wraps urllib3's errors (``MaxRetryError`` -> ``NewConnectionError`` /
+    ``NameResolutionError``); the innermost reason (connection refused, unknown host, timed
+    out) is what tells an operator what to fix.
+    """
+    inner: object = exc.args[0] if exc.args else exc
+    inner = getattr(inner, "reason", None) or inner  # MaxRetryError: the connection's error
+    cause = _CONNECTION_PREFIX.sub("", str(inner)).strip() or type(inner).__name__
+    return f"{type(exc).__name__} reaching {_host(url)}: {cause[:_MAX_CAUSE_CHARS]}"
 
 
 def _error_message(resp: requests.Response) -> str | None:
@@ -303,7 +330,7 @@ class WistiaClient:
             # resets, refused connections, timeouts, bodies cut short or undecodable
             for counter in self._counters(stats):
                 counter.record_attempt(type(exc).__name__)
-            raise _Retryable(f"{type(exc).__name__}") from None
+            raise _Retryable(network_failure(exc, url)) from None
         for counter in self._counters(stats):
             counter.record_attempt(resp.status_code)
         status = resp.status_code

@@ -21,6 +21,12 @@ from typing import Any
 DEFAULT_API_URL = "https://api.wistia.com/modern"
 API_VERSION = "2026-03"
 DEFAULT_LOOKBACK_DAYS = 2
+# The one bound on L: WISTIA_LOOKBACK_DAYS and the DAG's lookback_days param both use it (a
+# longer window re-ingests weeks of data per run and overlaps every neighbouring run).
+MAX_LOOKBACK_DAYS = 30
+# A claim's lease: short, because every task of a live run renews it (heartbeat), so a crashed
+# run's claim lapses within minutes and the next run or a retry takes the day over.
+DEFAULT_CLAIM_LEASE_SECONDS = 300
 # WISTIA_START_DATE unset: a start date no schedule reaches (see resolve_start_date).
 UNSCHEDULED_START_DATE = "2999-01-01"
 TARGETS = ("local", "aws")
@@ -47,7 +53,7 @@ def _path(_name: str, raw: str) -> Path:
     return Path(raw).absolute()
 
 
-def _int_at_least(minimum: int) -> Callable[[str, str], int]:
+def _int_at_least(minimum: int, maximum: int | None = None) -> Callable[[str, str], int]:
     def parse(name: str, raw: str) -> int:
         try:
             value = int(raw)
@@ -55,6 +61,8 @@ def _int_at_least(minimum: int) -> Callable[[str, str], int]:
             raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
         if value < minimum:
             raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{name} must be <= {maximum}, got {value}")
         return value
 
     return parse
@@ -94,7 +102,10 @@ SETTINGS: Mapping[str, Setting] = {
         "WISTIA_LAKE_URI", None, "lake root (<state dir>/lake)", _no_trailing_slash
     ),
     "lookback_days": Setting(
-        "WISTIA_LOOKBACK_DAYS", str(DEFAULT_LOOKBACK_DAYS), "L", _int_at_least(0)
+        "WISTIA_LOOKBACK_DAYS",
+        str(DEFAULT_LOOKBACK_DAYS),
+        f"L (0..{MAX_LOOKBACK_DAYS})",
+        _int_at_least(0, MAX_LOOKBACK_DAYS),
     ),
     "rate_limit_per_minute": Setting(
         "WISTIA_RATE_LIMIT_PER_MINUTE", "600", "client token bucket", _int_at_least(1)
@@ -102,6 +113,12 @@ SETTINGS: Mapping[str, Setting] = {
     "max_workers": Setting("WISTIA_MAX_WORKERS", "8", "client thread pool", _int_at_least(1)),
     "state_table": Setting("WISTIA_STATE_TABLE", "wistia-pipeline-state", "DynamoDB table"),
     "state_db": Setting("WISTIA_STATE_DB", None, "SQLite run state (<state dir>)", _path),
+    "claim_lease_seconds": Setting(
+        "WISTIA_CLAIM_LEASE_SECONDS",
+        str(DEFAULT_CLAIM_LEASE_SECONDS),
+        "a day claim's lease, renewed by the live run (heartbeat)",
+        _int_at_least(30),
+    ),
     "visitors_max_pages": Setting(
         "WISTIA_VISITORS_MAX_PAGES", "0", "cap on /stats/visitors pages (0: none)", _cap
     ),
@@ -156,6 +173,7 @@ class Settings:
     max_workers: int
     state_table: str
     state_db: Path
+    claim_lease_seconds: int
     visitors_max_pages: int | None
     secret_id: str | None
     pii_secret_id: str | None
@@ -278,10 +296,21 @@ def read_secret(secret_id: str, json_key: str) -> str:
 
 
 def ensure_local_pii_key(state_dir: Path) -> str:
-    """Generate (once) and return a local PII hash key stored under the state dir."""
+    """Generate (once) and return a local PII hash key stored under the state dir.
+
+    Safe when two processes start on a fresh state dir at once: the key is written to a
+    private temporary file and linked into place, so exactly one key wins and both read it.
+    """
     path = state_dir / "pii_hash_key"
     if not path.exists():
         state_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        tmp = state_dir / f".pii_hash_key.{os.getpid()}.{secrets.token_hex(4)}"
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # fails if another process linked its key first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()

@@ -36,6 +36,38 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class DayNotFinished(ValueError):
+    """A run was asked for a data day that has not ended in UTC yet."""
+
+    def __init__(self, day: date, now: datetime) -> None:
+        self.day = day
+        self.ends_at = day_end(day)
+        super().__init__(
+            f"refusing data day {day.isoformat()}: it has not ended in UTC (it ends at "
+            f"{format_ts(self.ends_at)}, now {format_ts(now)}); a run of an unfinished day "
+            "would publish partial numbers and move the watermark past days to come"
+        )
+
+
+def day_end(day: date) -> datetime:
+    """The instant data day ``D`` ends: ``D + 1`` 00:00 UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+
+
+def require_finished_day(day: date, now: datetime | None = None) -> date:
+    """``day`` if it has ended in UTC (``D + 1`` 00:00 <= now), else :class:`DayNotFinished`.
+
+    The one rule both orchestrators and the local runner apply before claiming a day: the
+    watermark only moves forward, so a published partial day could never be corrected by it.
+    """
+    now = utcnow() if now is None else now
+    if now.tzinfo is None:
+        raise ValueError(f"now must be timezone-aware, got {now!r}")
+    if day_end(day) > now:
+        raise DayNotFinished(day, now)
+    return day
+
+
 def format_ts(value: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SS.sssZ`` (UTC, millisecond precision, fixed width)."""
     if value.tzinfo is None:

@@ -26,6 +26,10 @@ MAX_ERROR_XCOM_CHARS = 4000
 
 
 def describe_error(exc: BaseException) -> str:
+    # A permanent error reaches Airflow wrapped in AirflowFailException (operators.guarded)
+    # whose message already starts with the original error's name: report that one.
+    if type(exc).__name__ == "AirflowFailException" and exc.__cause__ is not None:
+        return str(exc)[:MAX_ERROR_XCOM_CHARS]
     return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_XCOM_CHARS]
 
 

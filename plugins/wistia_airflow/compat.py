@@ -18,6 +18,8 @@ there is one to detect (so a provider upgrade inside MWAA's constraints needs no
   :func:`sync_dags_for_test` did it. It creates its run with ``get_or_create_dagrun`` of
   ``airflow.models.dagrun`` (3.1+), ``_get_or_create_dagrun`` of ``airflow.models.dag`` on 3.0.x
   (:func:`dag_test_run_factory`).
+- ``AirflowFailException`` (fail the task now, no retries) is ``airflow.sdk.exceptions``' from
+  Airflow 3.1 and ``airflow.exceptions``' on 3.0.x: :func:`fail_exception`.
 - Tooling: the ``DagBag`` moved to ``airflow.dag_processing.dagbag`` (3.1) and DAG serialization
   to ``DagSerialization`` (3.2); :func:`dag_bag` and :func:`serialize_dag` import them lazily.
 
@@ -51,6 +53,7 @@ __all__ = [
     "CronDataIntervalTimetable",
     "dag_bag",
     "dag_test_run_factory",
+    "fail_exception",
     "glue_resume_on_retry",
     "render_templates_as_text",
     "serialize_dag",
@@ -88,6 +91,15 @@ def glue_resume_on_retry(operator_class: type) -> dict[str, bool]:
     if "resume_glue_job_on_retry" in inspect.signature(operator_class.__init__).parameters:
         return {"resume_glue_job_on_retry": True}
     return {}
+
+
+def fail_exception() -> type[Exception]:
+    """The exception class that fails a task at once, whatever retries it has left."""
+    try:  # Airflow 3.1+ (airflow.exceptions re-exports it there, deprecated)
+        from airflow.sdk.exceptions import AirflowFailException
+    except ImportError:  # Airflow 3.0.x: the task runner catches the core one
+        from airflow.exceptions import AirflowFailException
+    return AirflowFailException
 
 
 def dag_bag(dag_folder: str, **kwargs: Any) -> Any:

@@ -9,11 +9,21 @@ Airflow Variables before ``execute()``.
 
 A failed step's error reaches the ``mark_failed`` teardown through XCom (key ``error``), pushed
 by :func:`wistia_airflow.callbacks.record_step_error`, the first failure callback of every task.
+
+Every task of the DAG is built from :func:`guarded` (its class with :class:`RunGuardMixin`):
+a permanent error (:func:`wistia_pipeline.errors.is_permanent`) fails the task at once,
+without its retries, and the main-line steps after ``claim_day`` renew the day's claim as they
+start and, from a background thread, while they run (:class:`ClaimHeartbeat`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import logging
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,8 +36,127 @@ from wistia_airflow.plan import PLAN_TASK_ID, build_plan
 from wistia_airflow.runtime import RunInfo
 from wistia_pipeline import pipeline
 from wistia_pipeline.config import Settings
+from wistia_pipeline.dates import require_finished_day
+from wistia_pipeline.errors import permanent_error_name
 
 MAX_COUNT_KEYS = 50
+log = logging.getLogger(__name__)
+
+# The steps that hold the day while they work: renew its claim (claim_day claims it; the
+# teardowns finish or only read it).
+HEARTBEAT_STEPS = frozenset(step.task_id for step in pipeline.STEPS if step is not pipeline.CLAIM)
+# A deferred task (GlueJobOperator on the triggerer) cannot heartbeat: its lease covers the
+# task's execution_timeout instead (this when it has none).
+DEFERRED_LEASE_FALLBACK_SECONDS = 2 * 3600
+
+
+class OverlappingRunLive(RuntimeError):
+    """A live run of another day has a window overlapping this run's (refused at claim)."""
+
+
+class ClaimHeartbeat:
+    """Renew run ``run_id``'s claim on ``day`` now and every lease / 3 seconds until stopped.
+
+    The thread only logs a failed renewal: when the claim is lost the step's own writes
+    (``mark_*``) refuse, and a transient store error must not kill a healthy step.
+    """
+
+    def __init__(self, store: Any, day: date, run_id: str, lease_seconds: int) -> None:
+        self.store, self.day, self.run_id, self.lease_seconds = store, day, run_id, lease_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"claim-heartbeat-{day}", daemon=True
+        )
+
+    def renew(self, lease_seconds: int | None = None) -> Any:
+        return self.store.renew_claim(self.day, self.run_id, lease_seconds or self.lease_seconds)
+
+    def start(self) -> ClaimHeartbeat:
+        self.renew()  # at the start of every step: a lost claim fails the step here
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(max(1.0, self.lease_seconds / 3)):
+            try:
+                self.renew()
+            except Exception as exc:
+                if not self._stop.is_set():
+                    log.warning("could not renew the claim on %s: %s", self.day, exc)
+
+
+class RunGuardMixin:
+    """Fail fast on permanent errors; keep the day's claim alive while a main-line step runs.
+
+    Mixed in front of an operator class by :func:`guarded`, so it wraps the class's own
+    ``execute`` and the resumption of a deferred task (``resume_execution``).
+    """
+
+    def execute(self, context: Any) -> Any:
+        with self._guard(context):
+            return super().execute(context)  # type: ignore[misc]
+
+    def resume_execution(
+        self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any
+    ) -> Any:
+        with self._guard(context):
+            return super().resume_execution(next_method, next_kwargs, context)  # type: ignore[misc]
+
+    @contextlib.contextmanager
+    def _guard(self, context: Any) -> Iterator[None]:
+        heartbeat = None
+        try:
+            if self.task_id in HEARTBEAT_STEPS:  # type: ignore[attr-defined]
+                heartbeat = _start_heartbeat(context)
+            yield
+        except BaseException as exc:  # TaskDeferred is a BaseException in the Task SDK
+            if type(exc).__name__ == "TaskDeferred":
+                if heartbeat is not None:
+                    heartbeat.renew(_deferred_lease(self))
+                raise
+            if not isinstance(exc, Exception):
+                raise
+            name = permanent_error_name(exc)
+            if name is None:
+                raise
+            from wistia_airflow.compat import fail_exception
+
+            raise fail_exception()(
+                f"{type(exc).__name__}: {exc} [permanent ({name}): failing without retries]"
+            ) from exc
+        finally:
+            if heartbeat is not None:
+                heartbeat.stop()
+
+
+def _start_heartbeat(context: Any) -> ClaimHeartbeat:
+    from wistia_pipeline.state import open_state_store
+
+    settings = runtime.settings()
+    day = runtime.data_day(context)
+    store = open_state_store(settings)
+    return ClaimHeartbeat(store, day, str(context["run_id"]), settings.claim_lease_seconds).start()
+
+
+def _deferred_lease(task: Any) -> int:
+    timeout = getattr(task, "execution_timeout", None)
+    return int(timeout.total_seconds()) if timeout else DEFERRED_LEASE_FALLBACK_SECONDS
+
+
+@functools.cache
+def guarded(operator_class: type[BaseOperator]) -> type[BaseOperator]:
+    """``operator_class`` with :class:`RunGuardMixin` in front (same name and module, so the
+    UI and serialization show the operator it is). One class per operator class."""
+    return type(
+        operator_class.__name__,
+        (RunGuardMixin, operator_class),
+        {"__module__": operator_class.__module__, "__doc__": operator_class.__doc__},
+    )
 
 
 class WistiaStepOperator(BaseOperator):
@@ -69,6 +198,9 @@ class ClaimDayOperator(WistiaStepOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         settings = runtime.settings()
         info = self.run(context, settings)
+        # Before anything is written: only a day that has ended in UTC may run (a published
+        # partial day would move the forward-only watermark past days still to come).
+        require_finished_day(info.day)
         # Resolve the plan before writing any state: a config error fails with nothing claimed.
         plan = build_plan(info, 0, settings)
         store = self.store(settings)
@@ -79,11 +211,12 @@ class ClaimDayOperator(WistiaStepOperator):
         busy = pipeline.conflicting_runs(info.day, lookback, info.run_id, around, datetime.now(UTC))
         if busy:
             held = ", ".join(f"{r.day} by {r.run_id}" for r in busy)
-            raise RuntimeError(
+            raise OverlappingRunLive(
                 f"cannot claim {info.day}: runs with overlapping windows are live ({held}); "
-                "the task retries (backfills of wistia_daily need --max-active-runs 1)"
+                "backfills of wistia_daily need --max-active-runs 1"
             )
-        claimed = store.claim_day(info.day, info.run_id)
+        # A short lease that the later steps renew: a crashed run's claim lapses in minutes.
+        claimed = store.claim_day(info.day, info.run_id, settings.claim_lease_seconds)
         self.log.info("claimed %s for run %s (attempt %s)", info.day, info.run_id, claimed.attempt)
         return {**plan, "attempt": claimed.attempt}
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from wistia_pipeline import dates, pipeline
-from wistia_pipeline.config import Settings, load_settings
+from wistia_pipeline.config import MAX_LOOKBACK_DAYS, Settings, load_settings
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,10 @@ def _lookback(value: object, default: int) -> int:
         number = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise ValueError(f"lookback_days must be an integer, got {value!r}") from None
-    if number < 0 or str(number) != str(value).strip():
-        raise ValueError(f"lookback_days must be an integer >= 0, got {value!r}")
+    if number < 0 or number > MAX_LOOKBACK_DAYS or str(number) != str(value).strip():
+        raise ValueError(
+            f"lookback_days must be an integer in 0..{MAX_LOOKBACK_DAYS}, got {value!r}"
+        )
     return number
 
 

@@ -69,6 +69,7 @@ def describe(dag) -> dict:
                 if isinstance(getattr(task, f, None), (str, dict))
             },
             "deferrable": bool(getattr(task, "deferrable", False)),
+            "guarded": any(c.__name__ == "RunGuardMixin" for c in type(task).__mro__),
         }
     return {
         "dag_id": dag.dag_id,
@@ -78,6 +79,7 @@ def describe(dag) -> dict:
         "max_active_runs": dag.max_active_runs,
         "timetable": type(dag.timetable).__name__,
         "params": sorted(dag.params.keys()),
+        "lookback_maximum": dag.params.get_param("lookback_days").schema.get("maximum"),
         "tasks": tasks,
     }
 

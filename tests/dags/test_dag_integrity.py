@@ -159,11 +159,16 @@ def test_policies(parsed: dict) -> None:
     assert dag["max_active_runs"] == 1
     assert dag["timetable"] == "CronDataIntervalTimetable"
     assert dag["params"] == ["lookback_days", "streams"]
+    from wistia_pipeline.config import MAX_LOOKBACK_DAYS
+
+    assert dag["lookback_maximum"] == MAX_LOOKBACK_DAYS  # the env's bound too
     for task_id, task in dag["tasks"].items():
         assert task["owner"] not in ("", "airflow"), task_id
         assert task["retries"] >= 1, task_id
         assert task["retry_exponential_backoff"], task_id
         assert task["has_failure_callback"], task_id
+        # Permanent errors fail without retries, the main line renews its claim.
+        assert task["guarded"], task_id
         assert task["doc"], task_id
 
 

@@ -23,3 +23,13 @@ def test_data_day_is_the_interval_start(monkeypatch) -> None:
     assert run_info(context, 3).streams == list(pipeline.ALL_STREAMS)
     with pytest.raises(ValueError, match="lookback_days"):
         run_info({**context, "params": {"lookback_days": "two"}}, 3)
+
+
+def test_lookback_param_is_bounded_like_the_env() -> None:
+    from wistia_pipeline.config import MAX_LOOKBACK_DAYS
+
+    context = {"data_interval_start": datetime(2026, 5, 4, tzinfo=UTC), "run_id": "r"}
+    params = {"lookback_days": MAX_LOOKBACK_DAYS}
+    assert run_info({**context, "params": params}, 2).lookback_days == MAX_LOOKBACK_DAYS
+    with pytest.raises(ValueError, match=f"0..{MAX_LOOKBACK_DAYS}"):
+        run_info({**context, "params": {"lookback_days": MAX_LOOKBACK_DAYS + 1}}, 2)

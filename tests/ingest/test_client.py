@@ -202,3 +202,35 @@ def test_parse_retry_after():
     now = time.time()
     http_date = email.utils.formatdate(now + 10, usegmt=True)
     assert 8.0 <= parse_retry_after(http_date, now=now) <= 10.5
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:  # bound then closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_api_error_names_host_and_cause():
+    port = _closed_port()
+    policy = RetryPolicy(max_attempts=2, backoff_base_s=0.01, backoff_cap_s=0.02)
+    client = make_client(f"http://127.0.0.1:{port}/modern", retry=policy)
+    with client, pytest.raises(WistiaRetryError) as info:
+        client.get("/medias")
+    message = str(info.value)
+    assert f"ConnectionError reaching 127.0.0.1:{port}: " in message
+    assert "Connection refused" in message
+    assert "HTTPConnection" not in message and "Max retries" not in message
+    assert TOKEN not in message
+
+
+def test_unknown_host_error_names_the_host():
+    policy = RetryPolicy(max_attempts=1)
+    client = make_client("http://user:secret@no-such-host.invalid/modern", retry=policy)
+    with client, pytest.raises(WistiaRetryError) as info:
+        client.get("/medias")
+    message = str(info.value)
+    assert "reaching no-such-host.invalid: " in message
+    assert "no-such-host.invalid" in message.split(": ", 2)[-1]  # the resolver's own words
+    assert "secret" not in message  # the URL's user info never reaches a message

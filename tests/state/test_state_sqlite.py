@@ -92,10 +92,24 @@ def test_schema_is_wal_and_versioned(tmp_path):
     store = SQLiteRunStateStore(tmp_path / "s.sqlite")
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"day_runs", "watermark"}
+    assert tables == {"day_runs", "watermark", "audit_log"}
     SQLiteRunStateStore(store.path)  # reopening an existing file is fine
+
+
+def test_a_version_1_file_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with sqlite3.connect(path) as conn:  # what version 1 created (no audit_log)
+        conn.execute(
+            "CREATE TABLE watermark (name TEXT PRIMARY KEY, watermark_day TEXT NOT NULL, "
+            "run_id TEXT NOT NULL, updated_at TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO watermark VALUES ('PIPELINE', '2026-03-09', 'r', 'x')")
+        conn.execute("PRAGMA user_version = 1")
+    store = SQLiteRunStateStore(path)
+    assert store.get_watermark() == D
+    assert store.audit_log() == []
 
 
 def test_unknown_schema_version_is_refused(tmp_path):

@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any
 from wistia_pipeline.state.base import (
     DEFAULT_LEASE_SECONDS,
     MAX_ERROR_CHARS,
+    AuditEntry,
     DayAlreadyClaimed,
     DayRun,
     DayStatus,
+    HolderAlive,
     NotClaimedByRun,
     RunStateStore,
     StateStoreError,
+    WatermarkChanged,
 )
 
 if TYPE_CHECKING:
@@ -26,12 +29,15 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LEASE_SECONDS",
     "MAX_ERROR_CHARS",
+    "AuditEntry",
     "DayAlreadyClaimed",
     "DayRun",
     "DayStatus",
+    "HolderAlive",
     "NotClaimedByRun",
     "RunStateStore",
     "StateStoreError",
+    "WatermarkChanged",
     "create_table",
     "open_state_store",
 ]

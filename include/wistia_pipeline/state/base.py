@@ -17,7 +17,10 @@ from enum import Enum
 from wistia_pipeline.dates import format_ts, utcnow
 from wistia_pipeline.dates import parse_ts as parse_ts  # importable from here, like format_ts
 
+# Without a heartbeat (the Step Functions twin) a claim must outlast a whole run; the DAG's
+# tasks renew a short lease instead (WISTIA_CLAIM_LEASE_SECONDS, renew_claim).
 DEFAULT_LEASE_SECONDS = 6 * 3600
+MAX_AUDIT_TEXT_CHARS = 500
 MAX_ERROR_CHARS = 4000
 MAX_RUN_ID_CHARS = 250
 MAX_COUNT_KEYS = 100
@@ -83,6 +86,41 @@ class NotClaimedByRun(StateStoreError):
         )
 
 
+class HolderAlive(StateStoreError):
+    """``release_day`` refused: the holder's lease is live (it may still be working)."""
+
+    def __init__(self, holder: DayRun) -> None:
+        self.holder = holder
+        super().__init__(
+            f"day {holder.day.isoformat()} is held by run {holder.run_id!r} whose lease runs "
+            f"until {format_ts(holder.lease_expires_at)}: not released (wait for the lease to "
+            "lapse, or pass --holder-dead if you know that run is dead)"
+        )
+
+
+class WatermarkChanged(StateStoreError):
+    """``repair_watermark`` refused: the watermark is not the value the caller expected."""
+
+    def __init__(self, expected: date | None, current: date | None) -> None:
+        self.expected = expected
+        self.current = current
+        super().__init__(
+            f"the watermark is {current}, not the expected {expected}: nothing changed"
+        )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One manual intervention (``release_day``, ``repair_watermark``): who, when, what, why."""
+
+    at: datetime
+    action: str  # "release" | "repair_watermark"
+    by: str
+    reason: str
+    day: date
+    previous: str  # the value before: the holder run (release) or the old watermark
+
+
 class RunStateStore(abc.ABC):
     """Run state per data day plus one forward-only watermark.
 
@@ -138,6 +176,56 @@ class RunStateStore(abc.ABC):
     def get_watermark(self) -> date | None:
         """The last fully published day, or None before the first publication."""
 
+    def renew_claim(
+        self, day: date, run_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS
+    ) -> DayRun:
+        """The heartbeat: RUNNING by ``run_id`` -> lease until now + ``lease_seconds``.
+
+        Also after the lease lapsed, as long as no other run took the day over; otherwise
+        :class:`NotClaimedByRun` (the run lost its day and must stop).
+        """
+        now = self._write_time(day, run_id)
+        return self._renew(day, run_id, now, lease_until(now, lease_seconds))
+
+    def release_day(
+        self, day: date, run_id: str, *, by: str, reason: str, holder_dead: bool = False
+    ) -> DayRun:
+        """Release the claim of ``run_id`` on ``day`` by hand: RUNNING -> FAILED, with who/why
+        in ``error`` and an :class:`AuditEntry`.
+
+        Refused with :class:`HolderAlive` while the holder's lease is live unless
+        ``holder_dead`` (the operator knows it is dead); :class:`NotClaimedByRun` when
+        ``run_id`` holds no RUNNING claim on the day.
+        """
+        now = self._write_time(day, run_id)
+        entry = AuditEntry(
+            now, "release", check_text("by", by), check_text("reason", reason), day, run_id
+        )
+        return self._release(day, run_id, now, entry, holder_dead)
+
+    def repair_watermark(self, day: date, *, expected: date | None, by: str, reason: str) -> None:
+        """Move the watermark back to ``day``, explicitly: only from ``expected`` (the value
+        the operator saw; :class:`WatermarkChanged` otherwise) and only backwards; recorded as
+        an :class:`AuditEntry` with the previous value."""
+        check_day(day)
+        if expected is None or day >= expected:
+            raise ValueError(
+                f"repair_watermark moves the watermark back: {day} is not before {expected}"
+            )
+        entry = AuditEntry(
+            now_ms(self._clock),
+            "repair_watermark",
+            check_text("by", by),
+            check_text("reason", reason),
+            day,
+            expected.isoformat(),
+        )
+        self._repair_watermark(day, expected, entry)
+
+    @abc.abstractmethod
+    def audit_log(self) -> list[AuditEntry]:
+        """Every recorded manual intervention, oldest first."""
+
     def _write_time(self, day: date, run_id: str) -> datetime:
         """Check a write's day and run id; the clock's time as the store keeps it."""
         check_day(day)
@@ -166,6 +254,20 @@ class RunStateStore(abc.ABC):
 
     @abc.abstractmethod
     def _advance_watermark(self, day: date, run_id: str, now: datetime) -> bool: ...
+
+    @abc.abstractmethod
+    def _renew(self, day: date, run_id: str, now: datetime, lease: datetime) -> DayRun:
+        """:meth:`renew_claim` at ``now``."""
+
+    @abc.abstractmethod
+    def _release(
+        self, day: date, run_id: str, now: datetime, entry: AuditEntry, holder_dead: bool
+    ) -> DayRun:
+        """:meth:`release_day`: the day's write and the audit entry in one transaction."""
+
+    @abc.abstractmethod
+    def _repair_watermark(self, day: date, expected: date, entry: AuditEntry) -> None:
+        """:meth:`repair_watermark`: the watermark's write and the entry in one transaction."""
 
 
 # --- argument checks and the stored time ------------------------------------------------------
@@ -213,6 +315,25 @@ def check_counts(counts: Mapping[str, int]) -> dict[str, int]:
             raise ValueError(f"counts[{key!r}] must be an int, got {value!r}")
         clean[key] = value
     return clean
+
+
+def check_text(name: str, value: str) -> str:
+    """A non-empty audit text (who, why), at most :data:`MAX_AUDIT_TEXT_CHARS`."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    if len(value) > MAX_AUDIT_TEXT_CHARS:
+        raise ValueError(f"{name} longer than {MAX_AUDIT_TEXT_CHARS} chars")
+    return value.strip()
+
+
+def release_error(entry: AuditEntry, holder: DayRun, holder_dead: bool) -> str:
+    """The ``error`` a released day records: who released whose claim, when and why."""
+    how = "holder declared dead" if holder_dead else "its lease had lapsed"
+    return truncate_error(
+        f"released by {entry.by} at {format_ts(entry.at)} ({how}): {entry.reason} "
+        f"[was RUNNING by {holder.run_id!r}, attempt {holder.attempt}, lease until "
+        f"{format_ts(holder.lease_expires_at)}]"
+    )
 
 
 def truncate_error(error: str) -> str:

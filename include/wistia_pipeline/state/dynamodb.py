@@ -28,13 +28,17 @@ from botocore.exceptions import ClientError
 
 from wistia_pipeline.dates import days_between, format_ts, parse_ts
 from wistia_pipeline.state.base import (
+    AuditEntry,
     Clock,
     DayAlreadyClaimed,
     DayRun,
     DayStatus,
+    HolderAlive,
     NotClaimedByRun,
     RunStateStore,
     StateStoreError,
+    WatermarkChanged,
+    release_error,
 )
 
 if TYPE_CHECKING:
@@ -47,6 +51,7 @@ DAY_PK_PREFIX = "DAY#"
 DAY_SK = "RUN"
 WATERMARK_PK = "WATERMARK"
 WATERMARK_SK = "PIPELINE"
+AUDIT_PK = "AUDIT"  # sk: <at>#<action>#<day>; one item per manual intervention
 KEY_SCHEMA: list[dict[str, str]] = [
     {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
     {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
@@ -75,6 +80,13 @@ FAIL_UPDATE = "SET #status = :failed, finished_at = :now, #error = :error, updat
 FINISH_CONDITION = "#status = :running AND run_id = :run_id"
 WATERMARK_UPDATE = "SET watermark_day = :day, run_id = :run_id, updated_at = :now"
 WATERMARK_CONDITION = "attribute_not_exists(pk) OR watermark_day < :day"
+# The heartbeat (renew_claim); the condition is FINISH_CONDITION's: RUNNING by this run.
+RENEW_UPDATE = "SET lease_expires_at = :lease, updated_at = :now"
+# release_day: like FAIL_UPDATE; the holder's lease must have lapsed (unless declared dead).
+RELEASE_CONDITION = FINISH_CONDITION + " AND lease_expires_at < :now"
+# repair_watermark: compare-and-set from the value the operator saw.
+REPAIR_UPDATE = WATERMARK_UPDATE
+REPAIR_CONDITION = "watermark_day = :expected"
 
 # --- the overlap guard of the Step Functions twin (a Scan filter; docs/state-store.md) -----------
 # Live runs of other days whose window overlaps D's: pipeline.conflicting_runs as a
@@ -215,6 +227,112 @@ class DynamoDBRunStateStore(RunStateStore):
                 raise
             raise refused(self._old_item(exc, day)) from None
         return item_to_day_run(response["Attributes"])
+
+    def _renew(self, day: date, run_id: str, now: datetime, lease: datetime) -> DayRun:
+        values = {":lease": {"S": format_ts(lease)}}
+        refused = functools.partial(NotClaimedByRun, day, run_id)
+        return self._update_day(day, run_id, now, RENEW_UPDATE, FINISH_CONDITION, values, refused)
+
+    def _release(
+        self, day: date, run_id: str, now: datetime, entry: AuditEntry, holder_dead: bool
+    ) -> DayRun:
+        holder = self.get_day(day)
+        if holder is None or holder.status is not DayStatus.RUNNING or holder.run_id != run_id:
+            raise NotClaimedByRun(day, run_id, holder)
+        if holder.lease_expires_at >= now and not holder_dead:
+            raise HolderAlive(holder)
+        update = {
+            "Key": day_key(day),
+            "UpdateExpression": FAIL_UPDATE,
+            "ConditionExpression": FINISH_CONDITION if holder_dead else RELEASE_CONDITION,
+            "ExpressionAttributeNames": _names(FAIL_UPDATE, FINISH_CONDITION),
+            "ExpressionAttributeValues": {
+                ":failed": {"S": DayStatus.FAILED.value},
+                ":error": {"S": release_error(entry, holder, holder_dead)},
+                ":running": {"S": DayStatus.RUNNING.value},
+                ":run_id": {"S": run_id},
+                ":now": {"S": format_ts(now)},
+            },
+        }
+        if not self._transact(update, entry):
+            current = self.get_day(day)  # changed since the read: say what it is now
+            if current is not None and current.run_id == run_id and not holder_dead:
+                raise HolderAlive(current)
+            raise NotClaimedByRun(day, run_id, current)
+        released = self.get_day(day)
+        if released is None:
+            raise StateStoreError(f"day {day} vanished right after its release")
+        return released
+
+    def _repair_watermark(self, day: date, expected: date, entry: AuditEntry) -> None:
+        update = {
+            "Key": WATERMARK_KEY,
+            "UpdateExpression": REPAIR_UPDATE,
+            "ConditionExpression": REPAIR_CONDITION,
+            "ExpressionAttributeValues": {
+                ":day": {"S": day.isoformat()},
+                ":run_id": {"S": f"repair by {entry.by}"},
+                ":now": {"S": format_ts(entry.at)},
+                ":expected": {"S": expected.isoformat()},
+            },
+        }
+        if not self._transact(update, entry):
+            raise WatermarkChanged(expected, self.get_watermark())
+
+    def _transact(self, update: dict[str, Any], entry: AuditEntry) -> bool:
+        """The conditional update and the audit item in one transaction; False if the
+        update's condition failed (nothing written)."""
+        audit = {
+            PARTITION_KEY: {"S": AUDIT_PK},
+            SORT_KEY: {"S": f"{format_ts(entry.at)}#{entry.action}#{entry.day.isoformat()}"},
+            "at": {"S": format_ts(entry.at)},
+            "action": {"S": entry.action},
+            "by": {"S": entry.by},
+            "reason": {"S": entry.reason},
+            "day": {"S": entry.day.isoformat()},
+            "previous": {"S": entry.previous},
+        }
+        try:
+            self._call(
+                "transact_write_items",
+                TransactItems=[
+                    {"Update": {"TableName": self.table_name, **update}},
+                    {"Put": {"TableName": self.table_name, "Item": audit}},
+                ],
+            )
+        except ClientError as exc:
+            if _code(exc) != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or [{}]
+            if reasons[0].get("Code") != "ConditionalCheckFailed":
+                raise
+            return False
+        return True
+
+    def audit_log(self) -> list[AuditEntry]:
+        entries: list[AuditEntry] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": AUDIT_PK}},
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._call("query", **kwargs)
+            for item in response.get("Items", []):
+                entries.append(
+                    AuditEntry(
+                        at=parse_ts(item["at"]["S"]),
+                        action=item["action"]["S"],
+                        by=item["by"]["S"],
+                        reason=item["reason"]["S"],
+                        day=date.fromisoformat(item["day"]["S"]),
+                        previous=item["previous"]["S"],
+                    )
+                )
+            if "LastEvaluatedKey" not in response:
+                return entries
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _get_day(self, day: date) -> DayRun | None:
         response = self._call(

@@ -19,16 +19,22 @@ from pathlib import Path
 
 from wistia_pipeline.dates import format_ts, parse_ts
 from wistia_pipeline.state.base import (
+    AuditEntry,
     Clock,
     DayAlreadyClaimed,
     DayRun,
     DayStatus,
+    HolderAlive,
     NotClaimedByRun,
     RunStateStore,
     StateStoreError,
+    WatermarkChanged,
+    release_error,
 )
 
-SCHEMA_VERSION = 1
+# 2 added audit_log; a version-1 file is upgraded in place (CREATE TABLE IF NOT EXISTS).
+SCHEMA_VERSION = 2
+_KNOWN_VERSIONS = (0, 1, SCHEMA_VERSION)
 BUSY_TIMEOUT_SECONDS = 30.0
 WATERMARK_NAME = "PIPELINE"
 
@@ -50,6 +56,14 @@ CREATE TABLE IF NOT EXISTS watermark (
     watermark_day TEXT NOT NULL,                -- YYYY-MM-DD
     run_id        TEXT NOT NULL,
     updated_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    at       TEXT NOT NULL,                     -- YYYY-MM-DDTHH:MM:SS.sssZ
+    action   TEXT NOT NULL,                     -- release | repair_watermark
+    by       TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    day      TEXT NOT NULL,
+    previous TEXT NOT NULL
 );
 PRAGMA user_version = {SCHEMA_VERSION};
 """
@@ -106,7 +120,7 @@ class SQLiteRunStateStore(RunStateStore):
     def _init_schema(self) -> None:
         with self._read() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version not in _KNOWN_VERSIONS:
                 raise StateStoreError(
                     f"{self.path}: state schema version {version}, this code knows {SCHEMA_VERSION}"
                 )
@@ -215,6 +229,66 @@ class SQLiteRunStateStore(RunStateStore):
             )
             return cursor.rowcount == 1
 
+    def _renew(self, day: date, run_id: str, now: datetime, lease: datetime) -> DayRun:
+        with self._write() as conn:
+            current = _fetch(conn, day)
+            if current is None or not _held_by(current, run_id):
+                raise NotClaimedByRun(day, run_id, current)
+            conn.execute(
+                "UPDATE day_runs SET lease_expires_at = ?, updated_at = ? WHERE day = ?",
+                (format_ts(lease), format_ts(now), day.isoformat()),
+            )
+        return dataclasses.replace(current, lease_expires_at=lease)
+
+    def _release(
+        self, day: date, run_id: str, now: datetime, entry: AuditEntry, holder_dead: bool
+    ) -> DayRun:
+        with self._write() as conn:
+            current = _fetch(conn, day)
+            if current is None or not _held_by(current, run_id):
+                raise NotClaimedByRun(day, run_id, current)
+            if current.lease_expires_at >= now and not holder_dead:
+                raise HolderAlive(current)
+            error = release_error(entry, current, holder_dead)
+            conn.execute(
+                "UPDATE day_runs SET status = 'FAILED', finished_at = ?, error = ?, "
+                "updated_at = ? WHERE day = ?",
+                (format_ts(now), error, format_ts(now), day.isoformat()),
+            )
+            _insert_audit(conn, entry)
+        return dataclasses.replace(current, status=DayStatus.FAILED, finished_at=now, error=error)
+
+    def _repair_watermark(self, day: date, expected: date, entry: AuditEntry) -> None:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT watermark_day FROM watermark WHERE name = ?", (WATERMARK_NAME,)
+            ).fetchone()
+            current = None if row is None else date.fromisoformat(row["watermark_day"])
+            if current != expected:
+                raise WatermarkChanged(expected, current)
+            conn.execute(
+                "UPDATE watermark SET watermark_day = ?, run_id = ?, updated_at = ? WHERE name = ?",
+                (day.isoformat(), f"repair by {entry.by}", format_ts(entry.at), WATERMARK_NAME),
+            )
+            _insert_audit(conn, entry)
+
+    def audit_log(self) -> list[AuditEntry]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT at, action, by, reason, day, previous FROM audit_log ORDER BY rowid"
+            ).fetchall()
+        return [
+            AuditEntry(
+                at=parse_ts(r["at"]),
+                action=r["action"],
+                by=r["by"],
+                reason=r["reason"],
+                day=date.fromisoformat(r["day"]),
+                previous=r["previous"],
+            )
+            for r in rows
+        ]
+
     def get_watermark(self) -> date | None:
         with self._read() as conn:
             row = conn.execute(
@@ -234,6 +308,24 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _held_by(current: DayRun | None, run_id: str) -> bool:
+    return current is not None and current.status is DayStatus.RUNNING and current.run_id == run_id
+
+
+def _insert_audit(conn: sqlite3.Connection, entry: AuditEntry) -> None:
+    conn.execute(
+        "INSERT INTO audit_log (at, action, by, reason, day, previous) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            format_ts(entry.at),
+            entry.action,
+            entry.by,
+            entry.reason,
+            entry.day.isoformat(),
+            entry.previous,
+        ),
+    )
 
 
 def _split_sql(script: str) -> list[str]:
