@@ -85,7 +85,7 @@ simulator: env ## run the Wistia API simulator in the foreground
 awslocal: env .tools/jars/.fetched ## local AWS (Lambda/Glue/Athena run for real) on 127.0.0.1:4566 (AWSLOCAL_PORT=)
 	$(PY) -m wistia_awslocal -H 127.0.0.1 -p $(AWSLOCAL_PORT)
 
-package: env ## build dist/ (Lambda zip, Glue zip, plugins.zip, ...) [MWAA_AIRFLOW_VERSION=3.3.1]
+package: env ## build dist/ (ingest + report Lambda zips with their sizes, Glue zip, plugins.zip, ...) [MWAA_AIRFLOW_VERSION=3.3.1]
 	$(PY) -m wistia_dev.dist $(if $(MWAA_AIRFLOW_VERSION),--airflow-version $(MWAA_AIRFLOW_VERSION))
 
 deploy: package ## deploy/update the stack and artifacts: make deploy ENV=dev [MWAA_AIRFLOW_VERSION=3.3.1]

@@ -6,7 +6,7 @@ Steps (each prints what it changed; a re-run with nothing changed changes nothin
 
 1. stack ``wistia-<env>-bootstrap`` (include/infra/bootstrap.yaml): artifacts + MWAA buckets;
 2. uploads ``dist/`` (built by ``python -m wistia_dev.dist``): the artifacts
-   bucket gets the Lambda zip, the Glue zip and scripts and the state machine definition; the MWAA
+   bucket gets the two Lambda zips, the Glue zip and scripts and the state machine definition; the MWAA
    bucket gets ``dags/`` (synced: DAG files deleted from the repo are deleted from the bucket),
    ``plugins.zip``, ``requirements.txt`` and a generated ``startup.sh`` that exports the
    environment's resource names for the DAG. An object is uploaded only when its sha256 differs
@@ -24,7 +24,8 @@ Steps (each prints what it changed; a re-run with nothing changed changes nothin
    left alone otherwise. The tables are external (the data stays in the lake) and their ``dt``
    partitions are projected, so a re-create loses nothing; a table no longer in ``ddl/`` is left
    in place;
-5. the ingestion Lambda's code (when its sha256 differs from the deployed code) and the state
+5. the ingestion and report Lambdas' code (each when its sha256 differs from the deployed
+   code: CloudFormation does not see a new object behind an unchanged ``S3Key``) and the state
    machine's definition (when it differs from the deployed one).
 
 Per-environment parameters chosen on the first deploy and kept afterwards (like every parameter
@@ -306,6 +307,7 @@ def resource_names(env: str, account: str, region: str) -> dict[str, str]:
     return {
         "LakeUri": f"s3://wistia-{env}-lake-{account}-{region}",
         "IngestFunctionName": f"wistia-{env}-ingest",
+        "ReportFunctionName": f"wistia-{env}-report",
         "SilverJobName": f"wistia-{env}-silver",
         "GoldJobName": f"wistia-{env}-gold",
         "StateTableName": f"wistia-{env}-state",
@@ -614,8 +616,8 @@ class Deployment:
     def _after_stack(
         self, dist: Any, pipeline_name: str, names: Mapping[str, str], artifacts: str
     ) -> None:
-        """Athena tables, the Lambda's code and the state machine's definition."""
-        from wistia_dev.dist import STATE_MACHINE_KEY
+        """Athena tables, the Lambdas' code and the state machine's definition."""
+        from wistia_dev.dist import LAMBDA_ZIP_KEY, REPORT_LAMBDA_ZIP_KEY, STATE_MACHINE_KEY
 
         cfn = self.client("cloudformation")
         outputs = stack_outputs(cfn, pipeline_name)
@@ -633,7 +635,11 @@ class Deployment:
             artifacts,
         ):
             self._note(change)
-        self._note(self._update_lambda(outputs["IngestFunctionName"], artifacts, dist))
+        for function, key in (
+            (outputs["IngestFunctionName"], LAMBDA_ZIP_KEY),
+            (outputs["ReportFunctionName"], REPORT_LAMBDA_ZIP_KEY),
+        ):
+            self._note(self._update_lambda(function, artifacts, dist, key))
         definition = render_definition(
             (dist.root / STATE_MACHINE_KEY).read_text(encoding="utf-8"),
             self._substitutions(outputs, stack_parameters(cfn, pipeline_name)),
@@ -670,20 +676,17 @@ class Deployment:
             )
         return packaged
 
-    def _update_lambda(self, function: str, bucket: str, dist: Any) -> Change | None:
-        from wistia_dev.dist import LAMBDA_ZIP_KEY
-
-        data = (dist.root / LAMBDA_ZIP_KEY).read_bytes()
+    def _update_lambda(self, function: str, bucket: str, dist: Any, key: str) -> Change | None:
+        """Point ``function`` at the uploaded ``key`` when its code differs from ``dist``'s."""
+        data = (dist.root / key).read_bytes()
         local = base64.b64encode(hashlib.sha256(data).digest()).decode()
         lam = self.client("lambda")
         deployed = lam.get_function_configuration(FunctionName=function)["CodeSha256"]
         if deployed == local:
             return None
-        version = s3_version(self.client("s3"), bucket, LAMBDA_ZIP_KEY)
+        version = s3_version(self.client("s3"), bucket, key)
         kwargs = {"S3ObjectVersion": version} if version else {}
-        lam.update_function_code(
-            FunctionName=function, S3Bucket=bucket, S3Key=LAMBDA_ZIP_KEY, **kwargs
-        )
+        lam.update_function_code(FunctionName=function, S3Bucket=bucket, S3Key=key, **kwargs)
         lam.get_waiter("function_updated_v2").wait(
             FunctionName=function, WaiterConfig={"Delay": self.wait_delay, "MaxAttempts": 120}
         )
@@ -694,11 +697,13 @@ class Deployment:
     ) -> dict[str, str]:
         """CloudFormation's DefinitionSubstitutions of pipeline.yaml, from the deployed stack."""
         lam = self.client("lambda")
-        arn = lam.get_function_configuration(FunctionName=outputs["IngestFunctionName"])[
-            "FunctionArn"
-        ]
+
+        def arn(function: str) -> str:
+            return lam.get_function_configuration(FunctionName=function)["FunctionArn"]
+
         return {
-            "LambdaFunctionName": arn,
+            "LambdaFunctionName": arn(outputs["IngestFunctionName"]),
+            "ReportFunctionName": arn(outputs["ReportFunctionName"]),
             "SilverJobName": outputs["SilverJobName"],
             "GoldJobName": outputs["GoldJobName"],
             "StateTableName": outputs["StateTableName"],

@@ -7,6 +7,7 @@ Layout (the path under ``dist/`` is the S3 key; ``scripts/deploy.py`` uploads th
 
     dist/
       lambda/wistia_ingest.zip              artifacts bucket: ingestion Lambda code
+      lambda/wistia_report.zip              artifacts bucket: report Lambda code (the twin's Report)
       glue/wistia_pipeline.zip              artifacts bucket: Glue --extra-py-files
       glue_scripts/wistia_silver.py         artifacts bucket: Glue job scripts
       glue_scripts/wistia_gold.py
@@ -33,12 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wistia_dev import mwaa_versions, repo_root
-from wistia_dev.lambda_zip import build_lambda_zip
+from wistia_dev.lambda_zip import build_lambda_zip, build_report_zip, zip_sizes
 from wistia_dev.zips import build_glue_zip, build_plugins_zip, tree_entries
 
 MANIFEST = "manifest.json"
 MWAA_DIR = "mwaa"
 LAMBDA_ZIP_KEY = "lambda/wistia_ingest.zip"
+REPORT_LAMBDA_ZIP_KEY = "lambda/wistia_report.zip"
 GLUE_ZIP_KEY = "glue/wistia_pipeline.zip"
 GLUE_SCRIPT_KEYS = ("glue_scripts/wistia_silver.py", "glue_scripts/wistia_gold.py")
 STATE_MACHINE_KEY = "stepfunctions/wistia_daily.asl.json"
@@ -144,11 +146,13 @@ def build_dist(
     repo: Path | None = None,
     lambda_builder: Callable[[Path], Path] = build_lambda_zip,
     airflow_version: str | None = None,
+    report_builder: Callable[[Path], Path] = build_report_zip,
 ) -> Dist:
     """Rebuild ``root`` (default ``<repo>/dist``) with every artifact; return it.
 
-    ``lambda_builder`` is the Lambda zip build (it vendors ``requests`` from PyPI on the first
-    run; cached afterwards under ``build/lambda-vendor``). ``airflow_version``: the MWAA Airflow
+    ``lambda_builder`` / ``report_builder`` are the two Lambda zip builds (they vendor their
+    wheels from PyPI on the first run; cached afterwards under ``build/lambda-vendor``).
+    ``airflow_version``: the MWAA Airflow
     version requirements.txt is for (default: the table's, ``compat/mwaa-versions.toml``); a
     version the project has not tested is refused before anything is built.
     """
@@ -159,6 +163,7 @@ def build_dist(
     root = (root or repo / "dist").resolve()
     _reset_dir(root)
     lambda_builder(root / LAMBDA_ZIP_KEY)
+    report_builder(root / REPORT_LAMBDA_ZIP_KEY)
     build_glue_zip(root / GLUE_ZIP_KEY, repo)
     for key in GLUE_SCRIPT_KEYS:
         _copy(repo / key, root / key)
@@ -193,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{bucket} bucket:")
         for key, info in objects.items():
             print(f"  {key:45s} {int(info['bytes']) / 1024:9.1f} KiB  {str(info['sha256'])[:12]}")
+    for key in (LAMBDA_ZIP_KEY, REPORT_LAMBDA_ZIP_KEY):
+        zipped, unzipped = zip_sizes(dist.root / key)
+        print(f"{key}: {zipped / 2**20:.1f} MiB zipped, {unzipped / 2**20:.1f} MiB unzipped")
     version, _ = mwaa_versions.requirements_version(
         (dist.root / MWAA_DIR / REQUIREMENTS_KEY).read_text(encoding="utf-8")
     )

@@ -1,17 +1,26 @@
-"""Build the ingestion Lambda's deployment zip (part of ``python -m wistia_dev.dist``).
+"""Build the Lambdas' deployment zips (part of ``python -m wistia_dev.dist``).
 
-The zip holds, at its root:
+Two functions, one build (:class:`LambdaZip` says what differs):
+
+- :data:`INGEST_ZIP` (``wistia_pipeline.lambda_handler.handler``): ``requests`` and its
+  dependencies; the closure must not reach ``transforms/`` or ``sql/``;
+- :data:`REPORT_ZIP` (``wistia_pipeline.report.lambda_handler.handler``, the twin's ``Report``
+  state): altair, vl-convert-python and sqlglot (``wistia_pipeline.sql`` imports it) with their
+  dependencies, and the package data the report reads (its SQL and Jinja templates, the
+  project's Athena SQL); the closure must not reach ``transforms/``.
+
+Each zip holds, at its root:
 
 - the ``wistia_pipeline`` modules the handler imports, transitively (found by reading their
-  ``import`` statements); the build fails if that reaches ``transforms/``, ``sql/`` or Spark
-  code;
-- ``requests`` and its dependencies, vendored for the Lambda runtime (Python 3.12, x86_64
-  manylinux wheels only), pinned to the versions in ``uv.lock``. boto3 is provided by the
-  runtime and is not included.
+  ``import`` statements), plus the non-Python files of the packages reached; the build fails if
+  that reaches an excluded subpackage or Spark code;
+- the vendored packages, pinned to the versions in ``uv.lock``, for the Lambda runtime
+  (Python 3.12, x86_64 manylinux wheels only). boto3 is provided by the runtime and is not
+  included.
 
-Handler: ``wistia_pipeline.lambda_handler.handler``. Vendored wheels are cached under
-``build/lambda-vendor/<hash of the pins>/`` so repeated builds do not download again. The zip is
-reproducible (written by :func:`wistia_dev.zips.write_zip`).
+Vendored wheels are cached under ``build/lambda-vendor/<hash of the pins>/`` so repeated builds
+do not download again. The zips are reproducible (written by :func:`wistia_dev.zips.write_zip`)
+and checked against Lambda's 250 MB unzipped limit (:data:`UNZIPPED_LIMIT`).
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from wistia_dev import repo_root
@@ -37,6 +48,42 @@ VENDOR_ROOTS = ("requests",)
 LAMBDA_PYTHON = "3.12"
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
 _SPARK_IMPORT = re.compile(r"^\s*(from|import)\s+pyspark\b", re.MULTILINE)
+# Lambda's deployment package limits: 50 MB zipped for a direct upload (both zips go through
+# S3, which lifts it) and 250 MB unzipped, which always applies.
+ZIPPED_DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
+UNZIPPED_LIMIT = 250 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LambdaZip:
+    """What one Lambda's zip holds: its handler's module closure and the vendored packages.
+
+    ``extra_pythons``: other CPython versions whose compiled extension modules are added next to
+    the runtime's (a package's ``*.cpython-311-*.so`` beside its ``*.cpython-312-*.so``; the
+    interpreter loads only its own). The report's jsonschema needs rpds-py, which has no
+    pure-Python fallback, and the local AWS runs Lambda code on this venv's Python 3.11
+    (docs/awslocal.md), so the zip deployed there is the one deployed to AWS.
+    """
+
+    name: str
+    handler_module: str
+    vendor_roots: tuple[str, ...]
+    excluded: frozenset[str]
+    extra_pythons: tuple[str, ...] = ()
+
+    @property
+    def handler(self) -> str:
+        return f"{self.handler_module}.handler"
+
+
+INGEST_ZIP = LambdaZip("ingest", HANDLER_MODULE, VENDOR_ROOTS, EXCLUDED_SUBPACKAGES)
+REPORT_ZIP = LambdaZip(
+    "report",
+    "wistia_pipeline.report.lambda_handler",
+    ("altair", "vl-convert-python", "sqlglot"),
+    frozenset({"transforms"}),
+    extra_pythons=("3.11",),
+)
 
 
 def locked_versions(lock_path: Path, roots: tuple[str, ...] = VENDOR_ROOTS) -> dict[str, str]:
@@ -57,9 +104,9 @@ def locked_versions(lock_path: Path, roots: tuple[str, ...] = VENDOR_ROOTS) -> d
     return dict(sorted(pins.items()))
 
 
-def _installer(target: Path, requirements: list[str]) -> list[str]:
+def _installer(target: Path, requirements: list[str], python: str = LAMBDA_PYTHON) -> list[str]:
     """The install command: pip when the interpreter has it, else uv (the project's tool)."""
-    platform_args = ["--python-version", LAMBDA_PYTHON, "--only-binary=:all:", "--no-deps"]
+    platform_args = ["--python-version", python, "--only-binary=:all:", "--no-deps"]
     has_pip = (
         subprocess.run(
             [sys.executable, "-m", "pip", "--version"], capture_output=True, check=False
@@ -81,19 +128,22 @@ def _installer(target: Path, requirements: list[str]) -> list[str]:
     ]  # fmt: skip
 
 
-def vendor_dependencies(pins: dict[str, str], cache_root: Path) -> Path:
-    """Install the pinned wheels for the Lambda platform into a cached directory; return it."""
+def vendor_dependencies(
+    pins: dict[str, str], cache_root: Path, python: str = LAMBDA_PYTHON
+) -> Path:
+    """Install the pinned wheels for the Lambda platform (CPython ``python``) into a cached
+    directory; return it."""
     requirements = [f"{name}=={version}" for name, version in pins.items()]
-    key = hashlib.sha256(
-        "\n".join([LAMBDA_PYTHON, LAMBDA_PLATFORM, *requirements]).encode()
-    ).hexdigest()[:16]
+    key = hashlib.sha256("\n".join([python, LAMBDA_PLATFORM, *requirements]).encode()).hexdigest()[
+        :16
+    ]
     target = cache_root / key
     if (target / ".complete").exists():
         return target
     cache_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cache_root))
     try:
-        cmd = _installer(staging, requirements)
+        cmd = _installer(staging, requirements, python)
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise RuntimeError(
@@ -139,7 +189,11 @@ def _imported_modules(path: Path, module: str) -> set[str]:
     return {m for m in found if m == PACKAGE or m.startswith(PACKAGE + ".")}
 
 
-def package_files(package_dir: Path, entry: str = HANDLER_MODULE) -> list[Entry]:
+def package_files(
+    package_dir: Path,
+    entry: str = HANDLER_MODULE,
+    excluded: frozenset[str] = EXCLUDED_SUBPACKAGES,
+) -> list[Entry]:
     """(source, arcname) of the modules the handler imports, transitively, plus their packages.
 
     Refuses a closure that reaches an excluded subpackage or Spark code.
@@ -154,7 +208,7 @@ def package_files(package_dir: Path, entry: str = HANDLER_MODULE) -> list[Entry]
         if path is None:
             continue  # "from wistia_pipeline.x import name": name is not a module
         parts = module.split(".")
-        if len(parts) > 1 and parts[1] in EXCLUDED_SUBPACKAGES:
+        if len(parts) > 1 and parts[1] in excluded:
             raise RuntimeError(f"the Lambda handler must not import {module} (excluded from zip)")
         if _SPARK_IMPORT.search(path.read_text(encoding="utf-8")):
             raise RuntimeError(f"the Lambda handler must not import Spark code ({module})")
@@ -167,15 +221,69 @@ def package_files(package_dir: Path, entry: str = HANDLER_MODULE) -> list[Entry]
     )
 
 
+def package_data(package_dir: Path, modules: list[Entry]) -> list[Entry]:
+    """The non-Python files (SQL, templates) of the packages ``modules`` belong to.
+
+    A file belongs to its nearest enclosing directory with an ``__init__.py``; only files of
+    packages in the closure ship (``sql/files/**`` with ``sql``, ``report/sql`` with ``report``).
+    """
+    packages = {path.parent for path, _ in modules if path.name == "__init__.py"}
+    found: list[Entry] = []
+    for path, rel in tree_entries(package_dir):
+        if path.suffix == ".py":
+            continue
+        owner = path.parent
+        while owner != package_dir and not (owner / "__init__.py").is_file():
+            owner = owner.parent
+        if owner in packages:
+            found.append((path, f"{PACKAGE}/{rel}"))
+    return found
+
+
 def vendor_files(vendor_dir: Path) -> list[Entry]:
     """The vendored packages' files (pip's ``bin/`` scripts and caches left out)."""
     return tree_entries(vendor_dir, skip_top=("bin",))
 
 
-def build_lambda_zip(out: Path, cache_root: Path | None = None) -> Path:
-    """Build the deployment zip at ``out``; return its path."""
+def extension_files(vendor_dir: Path, present: set[str]) -> list[Entry]:
+    """The compiled extension modules of ``vendor_dir`` whose names are not in ``present``."""
+    return [
+        entry
+        for entry in vendor_files(vendor_dir)
+        if entry[1].endswith(".so") and entry[1] not in present
+    ]
+
+
+def zip_sizes(path: Path) -> tuple[int, int]:
+    """(zipped bytes, unzipped bytes) of the zip at ``path``."""
+    with zipfile.ZipFile(path) as zf:
+        return path.stat().st_size, sum(info.file_size for info in zf.infolist())
+
+
+def build_lambda_zip(
+    out: Path, cache_root: Path | None = None, spec: LambdaZip = INGEST_ZIP
+) -> Path:
+    """Build ``spec``'s deployment zip at ``out`` (default: the ingestion Lambda's); return it."""
     root = repo_root()
     cache_root = cache_root or root / "build" / "lambda-vendor"
-    vendor = vendor_dependencies(locked_versions(root / "uv.lock"), cache_root)
+    pins = locked_versions(root / "uv.lock", spec.vendor_roots)
+    modules = package_files(root / PIPELINE_SOURCE, spec.handler_module, spec.excluded)
+    vendored = vendor_files(vendor_dependencies(pins, cache_root))
+    names = {arcname for _, arcname in vendored}
+    for python in spec.extra_pythons:
+        vendored += extension_files(vendor_dependencies(pins, cache_root, python), names)
     # write_zip refuses duplicate paths (a vendored package shadowing ours).
-    return write_zip(out, package_files(root / PIPELINE_SOURCE) + vendor_files(vendor))
+    write_zip(out, modules + package_data(root / PIPELINE_SOURCE, modules) + vendored)
+    unzipped = zip_sizes(out)[1]
+    if unzipped > UNZIPPED_LIMIT:
+        out.unlink()
+        raise RuntimeError(
+            f"{out.name} unzips to {unzipped / 2**20:.1f} MiB, over Lambda's "
+            f"{UNZIPPED_LIMIT / 2**20:.0f} MiB limit"
+        )
+    return out
+
+
+def build_report_zip(out: Path, cache_root: Path | None = None) -> Path:
+    """The report Lambda's zip (:data:`REPORT_ZIP`) at ``out``."""
+    return build_lambda_zip(out, cache_root, REPORT_ZIP)

@@ -28,6 +28,7 @@ SCHEDULE_FILE = "wistia_daily.schedule.json"
 
 SUBSTITUTIONS: Mapping[str, str] = {
     "LambdaFunctionName": "name or ARN of the ingestion Lambda",
+    "ReportFunctionName": "name or ARN of the report Lambda (the Report state)",
     "SilverJobName": "Glue job of the silver step",
     "GoldJobName": "Glue job of the gold step",
     "StateTableName": "DynamoDB run-state table",
@@ -53,6 +54,8 @@ _ENTERED = "$$.State.EnteredTime"
 _CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
 _FINISH_NAMES = {"#status": "status", "#error": "error"}
 MARK_SUCCEEDED = "MarkSucceeded"
+# After the report (or its failure): on to the end the run reached before it.
+AFTER_REPORT, RUN_SUCCEEDED, RUN_FAILED = "AfterReport", "RunSucceeded", "RunFailed"
 
 TRANSIENT_LAMBDA = [
     "Lambda.ServiceException",
@@ -559,7 +562,7 @@ def _mark_succeeded(checks_passed: int) -> dict[str, Any]:
             ddb.SUCCEED_UPDATE,
             {":counts": {"M": counts}},
             Catch=_catch(),
-            End=True,
+            Next=pipeline.REPORT.state_name,
         )
     }
 
@@ -573,14 +576,59 @@ def _mark_failed() -> dict[str, Any]:
             pipeline.MARK_FAILED.doc,
             ddb.FAIL_UPDATE,
             {":error": error},
-            Next="RunFailed",
+            Next=pipeline.REPORT.state_name,
         ),
-        "RunFailed": {
+        RUN_FAILED: {
             "Type": "Fail",
             "Comment": "The day is recorded FAILED; the execution fails too.",
             "ErrorPath": "$.error.Error",
             "CausePath": "$.error.Cause",
         },
+    }
+
+
+def _report() -> dict[str, Any]:
+    """Report (``pipeline.REPORT``): the report Lambda after MarkSucceeded and after MarkFailed.
+
+    Like the DAG's ``report`` teardown it never decides the run: its errors are caught into
+    ``$.report_error`` (``$.error``, the failed step's, is kept) and ``AfterReport`` ends where
+    the run would have ended without it, ``RunFailed`` when a step failed, else ``RunSucceeded``.
+    The payload carries no status: the Lambda reads the day's record, which MarkSucceeded or
+    MarkFailed has just written (published, or FAILED with the error), from the run-state table.
+    """
+    payload = {
+        "logical_date.$": "$.logical_date",
+        "lookback_days.$": "$.lookback_days",
+        "run_id.$": _RUN_ID,
+    }
+    return {
+        pipeline.REPORT.state_name: {
+            "Type": "Task",
+            "Comment": pipeline.REPORT.doc,
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": _sub("ReportFunctionName"), "Payload": payload},
+            "ResultSelector": {
+                "status.$": "$.Payload.status",
+                "report_uri.$": "$.Payload.report_uri",
+            },
+            "ResultPath": "$.report",
+            "Retry": _retry(TRANSIENT_LAMBDA),
+            "Catch": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": "$.report_error",
+                    "Next": AFTER_REPORT,
+                }
+            ],
+            "Next": AFTER_REPORT,
+        },
+        AFTER_REPORT: {
+            "Type": "Choice",
+            "Comment": "A report never changes the outcome: failed day -> RunFailed.",
+            "Choices": [{"Variable": "$.error", "IsPresent": True, "Next": RUN_FAILED}],
+            "Default": RUN_SUCCEEDED,
+        },
+        RUN_SUCCEEDED: {"Type": "Succeed", "Comment": "D is published (and its report tried)."},
     }
 
 
@@ -600,6 +648,7 @@ def build_definition(
         **_publish(),
         **_mark_succeeded(checks_passed=len(checks)),
         **_mark_failed(),
+        **_report(),
     }
     return {
         "Comment": f"Step Functions twin of the Airflow DAG {pipeline.DAG_ID} "

@@ -39,7 +39,7 @@ from moto.stepfunctions.parser.asl.jsonata.jsonata import (
 from wistia_awslocal.process import AwsLocal
 from wistia_awslocal.sfn_jsonata import EXTRA_FUNCTIONS, evaluate
 from wistia_awslocal.stepfunctions import sfn_timestamp
-from wistia_dev.lambda_zip import HANDLER, build_lambda_zip
+from wistia_dev.lambda_zip import HANDLER, REPORT_ZIP, build_lambda_zip, build_report_zip
 from wistia_dev.zips import build_glue_zip
 from wistia_pipeline import dates, stepfunctions
 from wistia_pipeline.sql import list_queries, render_sql
@@ -141,6 +141,7 @@ def _provision(api_url: str, work: Path) -> Twin:
         "results": f"athena-{suffix}",
         "table": f"wistia-state-{suffix}",
         "function": f"wistia-ingest-{suffix}",
+        "report": f"wistia-report-{suffix}",
         "silver": f"wistia-silver-{suffix}",
         "gold": f"wistia-gold-{suffix}",
         "noop_silver": f"noop-silver-{suffix}",
@@ -238,6 +239,7 @@ def _provision(api_url: str, work: Path) -> Twin:
 
     subs = {
         "LambdaFunctionName": function_arn,
+        "ReportFunctionName": _report_function(n, role, work),
         "SilverJobName": n["silver"],
         "GoldJobName": n["gold"],
         "StateTableName": n["table"],
@@ -264,6 +266,41 @@ def _provision(api_url: str, work: Path) -> Twin:
         f"wistia-daily-sleeper-{suffix}", role, {**noop, "SilverJobName": n["sleeper"]}
     )
     return twin
+
+
+def _report_function(n: dict[str, str], role: str, work: Path) -> str:
+    """The report Lambda from the built report zip, with the template's environment."""
+    report_zip = build_report_zip(work / "report.zip")
+    return boto3.client("lambda").create_function(
+        FunctionName=n["report"],
+        Runtime="python3.12",
+        Role=role,
+        Handler=REPORT_ZIP.handler,
+        Code={"ZipFile": report_zip.read_bytes()},
+        Timeout=300,
+        MemorySize=1024,
+        Environment={
+            "Variables": {
+                "WISTIA_TARGET": "aws",
+                "WISTIA_LAKE_URI": f"s3://{n['lake']}",
+                "WISTIA_STATE_TABLE": n["table"],
+                "WISTIA_LOOKBACK_DAYS": str(LOOKBACK),
+                "WISTIA_ATHENA_DATABASE": n["database"],
+                "WISTIA_ATHENA_WORKGROUP": n["workgroup"],
+            }
+        },
+    )["FunctionArn"]
+
+
+def _report_page(twin: Twin, day: date) -> str | None:
+    """The lake's ``reports/wistia/dt=D/index.html``, or None."""
+    key = f"reports/wistia/dt={day.isoformat()}/index.html"
+    s3 = boto3.client("s3")
+    try:
+        body = s3.get_object(Bucket=twin.names["lake"], Key=key)["Body"]
+    except s3.exceptions.NoSuchKey:
+        return None
+    return body.read().decode("utf-8")
 
 
 def _start(machine: str, day: date, name: str | None = None) -> str:
@@ -360,6 +397,10 @@ def test_twin_runs_a_day_end_to_end(aws: AwsLocal, twin: Twin) -> None:
     keys = s3.list_objects_v2(Bucket=twin.names["lake"], Prefix="gold/").get("Contents", [])
     days = {m.group(1) for k in keys if (m := re.search(r"dt=(\d{4}-\d\d-\d\d)/", k["Key"]))}
     assert {d.isoformat() for d in dates.days_between(start, end)} <= days
+    # The report zip rendered D's page from that gold (Athena) after MarkSucceeded.
+    assert entered[-3:] == ["Report", "AfterReport", "RunSucceeded"]
+    page = _report_page(twin, DAY)
+    assert page is not None and "data-metric=" in page and "<svg" in page
     print(f"\ntwin day {DAY} on the local AWS: {elapsed:.1f}s ({_durations(events, main)})")
 
 
@@ -375,6 +416,10 @@ def test_failing_glue_run_fails_the_day_with_its_error(aws: AwsLocal, twin: Twin
     assert cause["ErrorMessage"] == message
     entered = _entered(_history(desc["executionArn"]))
     assert "Silver" in entered and "Gold" not in entered and "MarkFailed" in entered
+    # After MarkFailed the report zip rendered D's status page: not published, no numbers.
+    assert entered[-3:] == ["Report", "AfterReport", "RunFailed"]
+    page = _report_page(twin, GLUE_FAIL_DAY)
+    assert page is not None and "is not published" in page and "data-metric=" not in page
 
     run = twin.store.get_day(GLUE_FAIL_DAY)
     assert run is not None and run.status is DayStatus.FAILED, run
@@ -385,13 +430,17 @@ def test_failing_glue_run_fails_the_day_with_its_error(aws: AwsLocal, twin: Twin
 
 def test_lambda_exception_fails_the_day_with_its_error(aws: AwsLocal, twin: Twin) -> None:
     before = twin.store.get_watermark()
-    aws.set_faults({"lambda_error": {twin.names["function"]: "Wistia API answered 503"}})
+    # The report Lambda fails too: the run still ends with the ingestion's error.
+    errors = {twin.names["function"]: "Wistia API answered 503", twin.names["report"]: "no chart"}
+    aws.set_faults({"lambda_error": errors})
     desc = _wait(_start(twin.machine, LAMBDA_FAIL_DAY), timeout=60)
     assert desc["status"] == "FAILED", _explain(desc)
     assert desc["error"] == "Exception"  # the Lambda's errorType
     assert json.loads(desc["cause"])["errorMessage"] == "Wistia API answered 503"
     entered = _entered(_history(desc["executionArn"]))
     assert "Ingest" in entered and "Silver" not in entered
+    assert entered[-3:] == ["Report", "AfterReport", "RunFailed"]
+    assert _report_page(twin, LAMBDA_FAIL_DAY) is None
 
     run = twin.store.get_day(LAMBDA_FAIL_DAY)
     assert run is not None and run.status is DayStatus.FAILED, run

@@ -8,7 +8,8 @@ with ``WistiaApiUrl`` = the Wistia simulator; the secrets are filled. Then one d
   the Lambda's deployed zip in its sandbox, the Glue scripts under ``spark-submit`` through S3A,
   the checks on Athena over the Glue Data Catalog, DynamoDB), with the environment deploy wrote
   to ``startup.sh``;
-- through the twin's state machine (the generated definition, executed by the server);
+- through the twin's state machine (the generated definition, executed by the server), whose
+  ``Report`` state runs the deployed report zip: D's page appears in the twin's lake;
 - through the local target (the same simulator, the same PII key);
 
 and the three gold outputs are equal row for row (``gold_ingested_at`` aside). The DAG's failure
@@ -22,6 +23,7 @@ One server, simulator and pair of stacks for the module; each test starts from n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import boto3
+import duckdb
 import pytest
 
 from e2e.conftest import AirflowRunner
@@ -192,6 +195,41 @@ def test_a_day_through_the_dag_and_the_twin_equals_the_local_target(
         awsdemo.media_days(aws.dag, *window), awsdemo.media_days(aws.twin, *window)
     )
     assert agreement.agree and agreement.media_days == len(local_gold["fact_media_daily"])
+
+    # --- the twin's report: the deployed report Lambda rendered D's page from its gold --------
+    twin_events = boto3.client("stepfunctions").get_execution_history(
+        executionArn=twin, maxResults=1000
+    )["events"]
+    report_exit = next(
+        json.loads(e["stateExitedEventDetails"]["output"])
+        for e in twin_events
+        if e.get("stateExitedEventDetails", {}).get("name") == "Report"
+    )
+    assert "report_error" not in report_exit, report_exit
+    bucket = aws.twin.lake_uri.removeprefix("s3://")
+    key = f"reports/wistia/dt={DAY.isoformat()}/index.html"
+    assert report_exit["report"] == {"status": "published", "report_uri": f"s3://{bucket}/{key}"}
+    s3 = boto3.client("s3")
+    page = s3.get_object(Bucket=bucket, Key=key)
+    assert page["ContentType"] == "text/html; charset=utf-8"
+    html = page["Body"].read().decode("utf-8")
+    assert html.count("<svg") >= 2 and "<script" not in html
+    summary = json.loads(
+        s3.get_object(Bucket=bucket, Key=f"reports/wistia/dt={DAY}/summary.json")["Body"].read()
+    )
+    # The totals it shows are D's gold (the local target's, equal to the twin's above).
+    day_files = str(lake / "gold" / "wistia" / "fact_media_daily" / f"dt={DAY}" / "*.parquet")
+    with duckdb.connect() as con:
+        loads, plays = con.execute(
+            f"SELECT sum(loads), sum(plays) FROM read_parquet('{day_files}')"
+        ).fetchone()
+    assert summary["status"] == "published", summary
+    assert (summary["totals"]["loads"], summary["totals"]["plays"]) == (loads, plays), summary
+    s3.head_object(Bucket=bucket, Key="reports/wistia/latest/index.html")
+    logs = boto3.client("logs").filter_log_events(
+        logGroupName=f"/aws/lambda/{aws.twin.outputs['ReportFunctionName']}"
+    )["events"]
+    assert any(e["message"].startswith("REPORT RequestId:") for e in logs), logs[-3:]
 
     # --- run state ---------------------------------------------------------------------------
     for stack, run in ((aws.dag, run_id), (aws.twin, twin.rsplit(":", 1)[1])):

@@ -162,6 +162,16 @@ def test_deploy_creates_everything_then_changes_nothing(aws, dist: Path) -> None
     assert env["WISTIA_API_URL"] == DEFAULT_API_URL  # WistiaApiUrl's default: the real API
     zip_bytes = (dist / "lambda" / "wistia_ingest.zip").read_bytes()
     assert conf["CodeSha256"] == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
+    # the report Lambda (the twin's Report state): its own zip, role and log group
+    report = boto3.client("lambda").get_function(FunctionName=out["ReportFunctionName"])
+    conf = report["Configuration"]
+    assert out["ReportFunctionName"] == f"wistia-{ENV}-report"
+    assert conf["Handler"] == "wistia_pipeline.report.lambda_handler.handler"
+    assert conf["Role"].endswith(f":role/wistia-{ENV}-report-{REGION}")
+    assert conf["Environment"]["Variables"]["WISTIA_ATHENA_DATABASE"] == DATABASE
+    assert conf["LoggingConfig"]["LogGroup"] == f"/aws/lambda/wistia-{ENV}-report"
+    zip_bytes = (dist / "lambda" / "wistia_report.zip").read_bytes()
+    assert conf["CodeSha256"] == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
     # Glue jobs point at uploaded objects
     glue = boto3.client("glue")
     for job_name in (out["SilverJobName"], out["GoldJobName"]):
@@ -201,6 +211,8 @@ def test_deploy_creates_everything_then_changes_nothing(aws, dist: Path) -> None
     prepare = json.loads(definition)["States"]["Prepare"]["Output"]
     assert "$states.input.lookback_days : $number('2')" in prepare
     assert f"FROM {DATABASE}.reconciliation" in definition
+    report_state = json.loads(definition)["States"]["Report"]
+    assert report_state["Parameters"]["FunctionName"] == conf["FunctionArn"]
     rule = boto3.client("events").describe_rule(Name=out["ScheduleRuleName"])
     assert rule["State"] == "DISABLED"
     # MWAA bucket: the DAG, plugins.zip, requirements.txt, startup.sh naming the resources
@@ -305,14 +317,17 @@ def test_deploy_pushes_only_what_changed(aws, dist: Path) -> None:
     extra_dag.unlink()
     _other_zip(dist / "mwaa" / "plugins.zip", "wistia_airflow/_changed.py")
     _other_zip(dist / "lambda" / "wistia_ingest.zip", "_changed.py")
+    _other_zip(dist / "lambda" / "wistia_report.zip", "_changed.py")
     changes = deploy(dist)
     artifacts = f"wistia-{ENV}-artifacts-{ACCOUNT}-{REGION}"
     assert {(c["action"], c["target"]) for c in changes} == {
         ("deleted", f"s3://{mwaa}/dags/old_dag.py"),
         ("replaced", f"s3://{mwaa}/plugins.zip"),
         ("replaced", f"s3://{artifacts}/lambda/wistia_ingest.zip"),
+        ("replaced", f"s3://{artifacts}/lambda/wistia_report.zip"),
         ("updated", f"stack wistia-{ENV}"),
         ("updated", f"lambda wistia-{ENV}-ingest"),
+        ("updated", f"lambda wistia-{ENV}-report"),
     }
     stack_change = next(c for c in changes if c["target"] == f"stack wistia-{ENV}")
     assert stack_change["detail"] == "parameters PluginsS3ObjectVersion"
@@ -324,10 +339,11 @@ def test_deploy_pushes_only_what_changed(aws, dist: Path) -> None:
         == s3.head_object(Bucket=mwaa, Key="plugins.zip")["VersionId"]
     )
     assert params["RequirementsS3ObjectVersion"] == requirements_version
-    code = boto3.client("lambda").get_function(FunctionName=f"wistia-{ENV}-ingest")
-    new_zip = (dist / "lambda" / "wistia_ingest.zip").read_bytes()
-    expected = base64.b64encode(hashlib.sha256(new_zip).digest()).decode()
-    assert code["Configuration"]["CodeSha256"] == expected
+    for function in ("ingest", "report"):
+        code = boto3.client("lambda").get_function(FunctionName=f"wistia-{ENV}-{function}")
+        new_zip = (dist / "lambda" / f"wistia_{function}.zip").read_bytes()
+        expected = base64.b64encode(hashlib.sha256(new_zip).digest()).decode()
+        assert code["Configuration"]["CodeSha256"] == expected
     assert deploy(dist) == []
 
 

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from wistia_dev.dist import GLUE_ZIP_KEY, LAMBDA_ZIP_KEY, Dist, build_dist, sha256_file
+from wistia_dev.dist import (
+    GLUE_ZIP_KEY,
+    LAMBDA_ZIP_KEY,
+    REPORT_LAMBDA_ZIP_KEY,
+    Dist,
+    build_dist,
+    sha256_file,
+)
+from wistia_dev.lambda_zip import REPORT_ZIP, UNZIPPED_LIMIT, ZIPPED_DIRECT_UPLOAD_LIMIT, zip_sizes
 from wistia_dev.zips import build_plugins_zip
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,6 +93,7 @@ def test_dist_layout(built_dist: Dist) -> None:
     artifacts = built_dist.artifact_objects()
     assert set(artifacts) == {
         "lambda/wistia_ingest.zip",
+        "lambda/wistia_report.zip",
         "glue/wistia_pipeline.zip",
         "glue_scripts/wistia_silver.py",
         "glue_scripts/wistia_gold.py",
@@ -116,6 +125,7 @@ def test_shipped_zips_hold_no_build_or_dev_code(built_dist: Dist) -> None:
         "plugins.zip": built_dist.mwaa_objects()["plugins.zip"],
         "Glue zip": artifacts[GLUE_ZIP_KEY],
         "Lambda zip": artifacts[LAMBDA_ZIP_KEY],
+        "report Lambda zip": artifacts[REPORT_LAMBDA_ZIP_KEY],
     }
     for label, path in shipped.items():
         with zipfile.ZipFile(path) as zf:
@@ -148,3 +158,59 @@ def test_dist_refuses_to_wipe_a_foreign_directory(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="refusing"):
         build_dist(tmp_path)
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+# The report zip imported as Lambda would: the standard library, the unpacked zip, and only what
+# the Lambda Python runtime adds (boto3 & co.); then one chart rendered by vl-convert.
+REPORT_IMPORT_PROBE = """
+import sys
+sys.path[:0] = [sys.argv[1]]
+sys.path.append(sys.argv[2])
+import importlib
+handler = importlib.import_module(sys.argv[3]).handler
+from datetime import date
+from wistia_pipeline.report.queries import report_queries
+import vl_convert
+assert sorted(report_queries(date(2026, 3, 8), 2, "db")) == [
+    "daily_totals", "media_day", "media_trend", "reconciliation"]
+svg = vl_convert.vegalite_to_svg({"mark": "bar", "data": {"values": [{"a": "x", "b": 2}]},
+    "encoding": {"x": {"field": "a"}, "y": {"field": "b", "type": "quantitative"}}})
+assert svg.startswith("<svg"), svg[:80]
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("pandas", "numpy", "duckdb", "pyspark"))
+print("ok", heavy)
+"""
+
+
+def test_report_zip_fits_lambda_and_imports_alone(built_dist: Dist, tmp_path: Path) -> None:
+    """The report Lambda's zip: its handler, the SQL and templates it reads, the chart stack;
+    under Lambda's limits; importable with nothing but the runtime's own libraries."""
+    import boto3
+
+    path = built_dist.artifact_objects()[REPORT_LAMBDA_ZIP_KEY]
+    zipped, unzipped = zip_sizes(path)
+    print(f"\n{REPORT_LAMBDA_ZIP_KEY}: {zipped / 2**20:.1f} MiB zipped, "
+          f"{unzipped / 2**20:.1f} MiB unzipped")  # fmt: skip
+    assert zipped < ZIPPED_DIRECT_UPLOAD_LIMIT and unzipped < UNZIPPED_LIMIT
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        zf.extractall(tmp_path / "task")
+    assert "wistia_pipeline/report/lambda_handler.py" in names
+    assert {"wistia_pipeline/report/templates/report.html.j2",
+            "wistia_pipeline/report/sql/media_day.sql",
+            "wistia_pipeline/sql/files/examples/daily_summary.sql"} <= names  # fmt: skip
+    assert not [n for n in names if n.startswith(("wistia_pipeline/transforms/", "boto3/"))]
+    # rpds-py (jsonschema's) has no pure-Python fallback: one build per interpreter.
+    assert {"rpds/rpds.cpython-312-x86_64-linux-gnu.so",
+            "rpds/rpds.cpython-311-x86_64-linux-gnu.so"} <= names  # fmt: skip
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    site = Path(boto3.__file__).resolve().parents[1]
+    for name in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
+        (runtime / name).symlink_to(site / name)
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", REPORT_IMPORT_PROBE, str(tmp_path / "task"),
+         str(runtime), REPORT_ZIP.handler_module],
+        capture_output=True, text=True, timeout=120, env={"HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "ok []"

@@ -349,3 +349,90 @@ def test_mwaa_writes_only_the_reports_to_the_lake(pipeline: dict) -> None:
         and "LakeBucket" in json.dumps(stmt["Resource"])
     ]
     assert [w["Resource"] for w in writes] == [{"Fn::Sub": "${LakeBucket.Arn}/reports/wistia/*"}]
+
+
+def _role_statements(pipeline: dict, role: str) -> list[dict]:
+    return [stmt for res, stmt in _statements(pipeline) if res == role]
+
+
+def test_report_lambda(pipeline: dict) -> None:
+    """The twin's Report state: the report zip's handler, its settings, its own logs and role."""
+    from wistia_dev.dist import REPORT_LAMBDA_ZIP_KEY
+    from wistia_dev.lambda_zip import REPORT_ZIP
+    from wistia_pipeline.config import SETTINGS
+
+    fn = pipeline["Resources"]["ReportFunction"]
+    props = fn["Properties"]
+    assert props["Runtime"] == "python3.12"
+    assert props["Handler"] == REPORT_ZIP.handler
+    assert props["Code"] == {"S3Bucket": {"Ref": "ArtifactsBucketName"},
+                             "S3Key": {"Ref": "ReportCodeKey"}}  # fmt: skip
+    assert pipeline["Parameters"]["ReportCodeKey"]["Default"] == REPORT_LAMBDA_ZIP_KEY
+    assert props["Role"] == {"Fn::GetAtt": ["ReportRole", "Arn"]}
+    assert props["ReservedConcurrentExecutions"] == 1  # latest/ is read-then-written
+    env = props["Environment"]["Variables"]
+    assert env == {
+        "WISTIA_TARGET": "aws",
+        SETTINGS["lake_uri"].env: {"Fn::Sub": "s3://${LakeBucket}"},
+        SETTINGS["state_table"].env: {"Ref": "StateTable"},
+        SETTINGS["lookback_days"].env: {"Ref": "LookbackDays"},
+        SETTINGS["athena_database"].env: {"Ref": "GlueDatabaseName"},
+        SETTINGS["athena_workgroup"].env: {"Ref": "AthenaWorkGroup"},
+    }
+    logs = pipeline["Resources"]["ReportLogGroup"]["Properties"]
+    assert props["LoggingConfig"] == {"LogGroup": {"Ref": "ReportLogGroup"}}
+    assert logs["LogGroupName"] == {"Fn::Sub": "/aws/lambda/wistia-${EnvName}-report"}
+    assert logs["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert pipeline["Outputs"]["ReportFunctionName"]["Value"] == {"Ref": "ReportFunction"}
+
+
+def test_report_role_is_scoped(pipeline: dict) -> None:
+    """Writes only reports/wistia/; reads gold (and silver events) the way Athena does for the
+    report's queries, the run state read-only; no secrets, no KMS (the lake is SSE-S3)."""
+    statements = _role_statements(pipeline, "ReportRole")
+    assert statements and all(s["Effect"] == "Allow" for s in statements)
+    actions = {a for s in statements for a in _as_list(s["Action"])}
+    assert not {a for a in actions if a.split(":")[0] in ("kms", "secretsmanager", "sns")}
+    assert not actions & {"s3:DeleteObject", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                          "dynamodb:Scan", "glue:CreateTable", "glue:UpdateTable"}  # fmt: skip
+    lake_writes = [
+        s["Resource"]
+        for s in statements
+        if "s3:PutObject" in _as_list(s["Action"]) and "LakeBucket" in json.dumps(s["Resource"])
+    ]
+    assert lake_writes == [{"Fn::Sub": "${LakeBucket.Arn}/reports/wistia/*"}]
+    (reads,) = [s for s in statements if s.get("Sid") == "ReadGoldAndReports"]
+    assert _as_list(reads["Action"]) == ["s3:GetObject"]
+    assert [r["Fn::Sub"] for r in reads["Resource"]] == [
+        "${LakeBucket.Arn}/gold/wistia/*",
+        "${LakeBucket.Arn}/silver/wistia/events/*",
+        "${LakeBucket.Arn}/reports/wistia/*",
+    ]
+    # What the report's Athena runner calls, on the stack's workgroup only.
+    (athena,) = [s for s in statements if s.get("Sid") == "Athena"]
+    assert set(athena["Action"]) == {"athena:StartQueryExecution", "athena:GetQueryExecution",
+                                     "athena:GetQueryResults"}  # fmt: skip
+    assert "workgroup/${AthenaWorkGroup}" in athena["Resource"]["Fn::Sub"]
+    (state,) = [s for s in statements if s.get("Sid") == "RunState"]
+    assert state["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
+    (logs,) = [s for s in statements if s.get("Sid") == "Logs"]
+    assert logs["Resource"] == {"Fn::Sub": "${ReportLogGroup.Arn}"}
+    # No KMS grant is needed only while the lake's default encryption is SSE-S3.
+    sse = pipeline["Resources"]["LakeBucket"]["Properties"]["BucketEncryption"]
+    algorithm = sse["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert algorithm["SSEAlgorithm"] == "AES256"
+
+
+def test_state_machine_may_invoke_the_report_lambda(pipeline: dict) -> None:
+    sm = pipeline["Resources"]["StateMachine"]["Properties"]
+    assert sm["DefinitionSubstitutions"]["ReportFunctionName"] == {
+        "Fn::GetAtt": ["ReportFunction", "Arn"]
+    }
+    invokes = [
+        s
+        for s in _role_statements(pipeline, "StateMachineRole")
+        if "lambda:InvokeFunction" in _as_list(s["Action"])
+    ]
+    resources_ = [r for s in invokes for r in _as_list(s["Resource"])]
+    assert {"Fn::GetAtt": ["ReportFunction", "Arn"]} in resources_
+    assert {"Fn::Sub": "${ReportFunction.Arn}:*"} in resources_

@@ -51,6 +51,9 @@ def test_twin_follows_the_pipeline_description() -> None:
         "Checks",
         "Publish",
         "MarkSucceeded",
+        "Report",
+        "AfterReport",
+        "RunSucceeded",
     ]
     assert [s.state_name for s in pipeline.STEPS] == order[4:10]
     # Skipping Prepare skips only Prepare: the guard is the one way into the claim.
@@ -70,11 +73,57 @@ def test_twin_follows_the_pipeline_description() -> None:
     for step in pipeline.STEPS[1:]:
         catches = states[step.state_name]["Catch"]
         assert any(c["Next"] == "MarkFailed" and "States.ALL" in c["ErrorEquals"] for c in catches)
-    assert states["MarkFailed"]["Next"] == "RunFailed"
+    assert states["MarkFailed"]["Next"] == "Report"
     assert states["RunFailed"]["Type"] == "Fail"
     # Retries on transient errors where the DAG has task retries.
     for state in ("ClaimDay", "Ingest", "Silver", "Gold", "Publish", "MarkSucceeded"):
         assert states[state]["Retry"], state
+
+
+def test_report_runs_after_publish_and_after_mark_failed() -> None:
+    """The DAG's ``report`` teardown: after the day is marked either way, never deciding the run."""
+    states = stepfunctions.build_definition()["States"]
+    report = states[pipeline.REPORT.state_name]
+    assert pipeline.REPORT not in pipeline.STEPS
+    assert report["Comment"] == pipeline.REPORT.doc
+    assert report["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert report["Parameters"]["FunctionName"] == "${ReportFunctionName}"
+    # The day's status is the run state's (written just before); the payload names the day.
+    assert report["Parameters"]["Payload"] == {
+        "logical_date.$": "$.logical_date",
+        "lookback_days.$": "$.lookback_days",
+        "run_id.$": "$$.Execution.Name",
+    }
+    # Reached only from the two marks, so the record it reads is this execution's.
+    into_report = {name for name, state in states.items() if state.get("Next") == "Report"}
+    assert into_report == {"MarkSucceeded", "MarkFailed"}
+    assert "End" not in states["MarkSucceeded"]
+    # Its failure is caught beside $.error (the failed step's, which RunFailed reports) and the
+    # run ends where it would have without a report.
+    assert report["Retry"] and report["ResultPath"] == "$.report"
+    (catch,) = report["Catch"]
+    assert catch == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.report_error",
+        "Next": "AfterReport",
+    }
+    assert report["Next"] == "AfterReport"
+    after = states["AfterReport"]
+    assert after["Choices"] == [{"Variable": "$.error", "IsPresent": True, "Next": "RunFailed"}]
+    assert after["Default"] == "RunSucceeded"
+    assert states["RunSucceeded"]["Type"] == "Succeed"
+    assert states["RunFailed"]["ErrorPath"] == "$.error.Error"
+    into_ends = {
+        name
+        for name, state in states.items()
+        for target in (
+            state.get("Next"),
+            state.get("Default"),
+            *(c["Next"] for c in state.get("Choices", [])),
+        )
+        if target in ("RunFailed", "RunSucceeded")
+    }
+    assert into_ends == {"AfterReport"}
 
 
 def test_overlap_guard_is_conflicting_runs_before_the_claim() -> None:
@@ -225,3 +274,46 @@ def test_twin_overlap_guard_runs_unmodified(state_machines) -> None:
     # Paged, it read pages until one had a live run (the items before it do not overlap).
     assert "FindOverlappingRunsNextPage" in entered["paged"]
     assert "FindOverlappingRunsNextPage" not in entered["daily"]
+
+
+def test_a_failing_report_keeps_the_runs_outcome(tmp_path: Path, monkeypatch) -> None:
+    """The generated Report/AfterReport states, unmodified, on the local AWS: the report Lambda
+    fails (here it does not exist) and each run still ends as it would have without it."""
+    server = start_awslocal(extensions=["stepfunctions"], log_path=tmp_path / "awslocal.log")
+    try:
+        for name, value in server.client_env().items():
+            monkeypatch.setenv(name, value)
+        names = {key: f"unused-{key}" for key in stepfunctions.SUBSTITUTIONS}
+        states = json.loads(stepfunctions.render(stepfunctions.build_definition(), names))["States"]
+        tail = ("Report", "AfterReport", "RunSucceeded", "RunFailed")
+        machine = {"StartAt": "Report", "States": {name: states[name] for name in tail}}
+        sfn = boto3.client("stepfunctions")
+        arn = sfn.create_state_machine(
+            name="wistia-report-tail",
+            definition=json.dumps(machine),
+            roleArn="arn:aws:iam::123456789012:role/wistia-twin",
+        )["stateMachineArn"]
+        published = {"logical_date": DAY.isoformat(), "lookback_days": LOOKBACK}
+        failed = {**published, "error": {"Error": "DataCheckFailed", "Cause": "no gold"}}
+        outcomes = {}
+        for label, payload in (("published", published), ("failed", failed)):
+            execution = sfn.start_execution(
+                stateMachineArn=arn, name=label, input=json.dumps(payload)
+            )["executionArn"]
+            deadline = time.monotonic() + 60
+            while (desc := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+                assert time.monotonic() < deadline, desc
+                time.sleep(0.2)
+            events = sfn.get_execution_history(executionArn=execution)["events"]
+            assert any(e["type"] == "TaskFailed" for e in events), events  # the report failed
+            outcomes[label] = desc
+    finally:
+        server.stop()
+    ok = outcomes["published"]
+    assert ok["status"] == "SUCCEEDED", ok
+    output = json.loads(ok["output"])
+    assert "Lambda.ResourceNotFoundException" in json.dumps(output["report_error"])
+    assert "error" not in output
+    bad = outcomes["failed"]
+    assert bad["status"] == "FAILED", bad
+    assert (bad["error"], bad["cause"]) == ("DataCheckFailed", "no gold")  # the step's, kept

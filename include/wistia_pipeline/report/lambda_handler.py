@@ -1,11 +1,16 @@
 """The daily report as a Lambda: what the Step Functions twin's ``Report`` state invokes.
 
-Event: ``{"logical_date": "YYYY-MM-DD", "run_id": "...", "lookback_days": 2, "published": true}``
-after ``MarkSucceeded``; on the failure path ``"published": false`` with ``"error"`` (the
-failed state's cause). Settings come from the function's environment (``WISTIA_TARGET=aws``, the
-lake, the Athena workgroup, the state table, ``WISTIA_REPORT_SNS_TOPIC_ARN``/``_BASE_URL``).
-Returns the report's URIs, its link and whether the notification was sent. The function needs the
-same chart libraries as MWAA (altair, vl-convert-python: 34.4 MB zipped, 96 MB unzipped).
+Event: ``{"logical_date": "YYYY-MM-DD", "run_id": "...", "lookback_days": 2}``, sent after
+``MarkSucceeded`` and after ``MarkFailed``: the day's status comes from the run-state table,
+which that state has just written (SUCCEEDED: the numbers; FAILED: a status page with the
+recorded error). A caller that knows better may add ``"published": false`` and ``"error"``.
+Settings come from the function's environment (``WISTIA_TARGET=aws``, the lake, the Athena
+database and workgroup, the state table, ``WISTIA_REPORT_SNS_TOPIC_ARN``/``_BASE_URL``).
+Returns the report's URIs and status, its link and whether the notification was sent.
+
+The zip (``wistia_dev.lambda_zip.REPORT_ZIP``) carries the chart libraries (altair,
+vl-convert-python) and sqlglot: 34.0 MiB zipped, 98.3 MiB unzipped, under Lambda's 250 MB
+unzipped limit (uploaded through S3, so the 50 MB direct-upload limit does not apply).
 """
 
 from __future__ import annotations
