@@ -2,11 +2,11 @@
 
 Arguments (Glue ``--name value`` form)::
 
-    --start_date YYYY-MM-DD --end_date YYYY-MM-DD --lake_uri <path or s3://...>
+    --start_date YYYY-MM-DD --end_date YYYY-MM-DD --lake_uri <path or s3://...> --run_id <id>
 
-Rewrites the window's ``dt`` partitions of ``fact_media_daily`` and ``reconciliation``
-(dynamic partition overwrite; days without rows are emptied) and rebuilds ``dim_media``.
-The work is ``transforms.jobs.run_gold``.
+Reads the run's staged silver (published where the run staged none), writes the window's
+``fact_media_daily`` and ``reconciliation`` and a rebuilt ``dim_media`` as new versions and
+stages them (``wistia_pipeline.publishing``). The work is ``transforms.jobs.run_gold``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ log = logging.getLogger("wistia_gold")
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = resolve_options(sys.argv if argv is None else argv, WINDOW_ARGS, {})
-    days, lake = job_window(args)
+    days, lake, run_id = job_window(args)
     log.info("wistia_pipeline loaded from %s", wistia_pipeline.__file__)
-    jobs.run_gold(lake_io.spark_session("wistia-gold"), lake, days)
+    jobs.run_gold(lake_io.spark_session("wistia-gold"), lake, days, run_id)
     log.info("gold done for %s..%s", days[0], days[-1])
 
 

@@ -2,14 +2,13 @@
 
 Arguments (Glue ``--name value`` form)::
 
-    --start_date YYYY-MM-DD --end_date YYYY-MM-DD --lake_uri <path or s3://...>
+    --start_date YYYY-MM-DD --end_date YYYY-MM-DD --lake_uri <path or s3://...> --run_id <id>
     [--pii_secret_id <Secrets Manager id>] [--max_reject_share 0.01]
 
-Reads, per stream and day of the window, the latest complete bronze run (each part checked
-against its manifest first); writes the window's ``dt`` partitions of silver (dynamic partition
-overwrite) and ``_rejects``; fails without publishing silver when a table's reject share is
-above ``--max_reject_share``. Days of the window whose latest run has no valid rows are emptied
-(that run supersedes older data). The work is ``transforms.jobs.run_silver``.
+Opens the run's stage (``wistia_pipeline.publishing``), then writes the window's silver and
+``_rejects`` as new versions and stages them; nothing is published (the ``publish`` step does
+that once the checks pass). Fails when a table's reject share is above ``--max_reject_share``.
+The work is ``transforms.jobs.run_silver``.
 """
 
 from __future__ import annotations
@@ -31,11 +30,12 @@ OPTIONAL = {"pii_secret_id": None, "max_reject_share": "0.01"}
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = resolve_options(sys.argv if argv is None else argv, WINDOW_ARGS, OPTIONAL)
-    days, lake = job_window(args)
+    days, lake, run_id = job_window(args)
     max_share = parse_share(args["max_reject_share"], "max_reject_share")
     log.info("wistia_pipeline loaded from %s", wistia_pipeline.__file__)
     hasher = PiiHasher(resolve_pii_key(args["pii_secret_id"]))  # before any Spark work
-    jobs.run_silver(lake_io.spark_session("wistia-silver"), lake, days, hasher, max_share)
+    spark = lake_io.spark_session("wistia-silver")
+    jobs.run_silver(spark, lake, days, run_id, hasher, max_share)
     log.info("silver done for %s..%s", days[0], days[-1])
 
 

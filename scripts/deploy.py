@@ -16,7 +16,9 @@ Steps (each prints what it changed; a re-run with nothing changed changes nothin
    environment (when ``CreateMwaaEnvironment=true``) only when one of them changed. Parameters
    not given keep their previous value on updates;
 4. the Athena tables: every ``include/wistia_pipeline/sql/files/ddl/*.sql`` (the one source of
-   the lake's schema), rendered for the stack's Glue database and lake, in ``list_queries("ddl")``
+   the lake's schema), rendered for the stack's Glue database over the lake's ``published/``
+   manifests and for ``<database>_staging`` over ``staging/`` (wistia_pipeline.publishing), in
+   ``list_queries("ddl")``
    order, through Athena (StartQueryExecution in the stack's workgroup, waited for SUCCEEDED; any
    other end fails the deploy with the query's StateChangeReason). Idempotent: a table is created
    when the catalog lacks it, dropped and created again when its rendered DDL differs from the one
@@ -308,6 +310,7 @@ def resource_names(env: str, account: str, region: str) -> dict[str, str]:
         "LakeUri": f"s3://wistia-{env}-lake-{account}-{region}",
         "IngestFunctionName": f"wistia-{env}-ingest",
         "ReportFunctionName": f"wistia-{env}-report",
+        "PublishFunctionName": f"wistia-{env}-publish",
         "SilverJobName": f"wistia-{env}-silver",
         "GoldJobName": f"wistia-{env}-gold",
         "StateTableName": f"wistia-{env}-state",
@@ -361,6 +364,7 @@ def airflow_environment(
         SETTINGS["pii_secret_id"].env: pii_secret_id,
         SETTINGS["lookback_days"].env: lookback_days,
         SETTINGS["lambda_function"].env: names["IngestFunctionName"],
+        SETTINGS["publish_function"].env: names["PublishFunctionName"],
         SETTINGS["silver_job"].env: names["SilverJobName"],
         SETTINGS["gold_job"].env: names["GoldJobName"],
         SETTINGS["athena_database"].env: glue_database,
@@ -411,13 +415,14 @@ class DdlStatement:
     table: str | None
 
 
-def ddl_statements(database: str, lake_uri: str) -> list[DdlStatement]:
-    """Every DDL file rendered for ``database`` and ``lake_uri``, in execution order."""
+def ddl_statements(database: str, tables_uri: str) -> list[DdlStatement]:
+    """Every DDL file rendered for ``database`` over ``tables_uri`` (the lake's ``published``
+    or ``staging`` manifests, see wistia_pipeline.publishing), in execution order."""
     from wistia_pipeline.sql import list_queries, render_sql
 
     statements = []
     for name in list_queries("ddl"):
-        sql = render_sql("ddl", name, database=database, lake_uri=lake_uri)
+        sql = render_sql("ddl", name, database=database, tables_uri=tables_uri)
         match = _DDL_TARGET.match(sql)
         if match is None:
             raise DeployError(
@@ -485,10 +490,22 @@ def _read_text(s3: Any, bucket: str, key: str) -> str | None:
 def apply_athena_tables(
     session: Any, database: str, workgroup: str, lake_uri: str, record_bucket: str
 ) -> list[Change]:
-    """Create / re-create the Athena tables of ``ddl/`` (see step 4 of the module doc)."""
+    """Create / re-create the Athena tables of ``ddl/`` (see step 4 of the module doc) in the
+    published database and in its staging twin (where the checks read a run's output)."""
+    from wistia_pipeline.publishing import PUBLISHED, STAGING, staging_database, tables_root
+
+    changes: list[Change] = []
+    for db, area in ((database, PUBLISHED), (staging_database(database), STAGING)):
+        changes += _apply_ddl(session, db, workgroup, tables_root(lake_uri, area), record_bucket)
+    return changes
+
+
+def _apply_ddl(
+    session: Any, database: str, workgroup: str, tables_uri: str, record_bucket: str
+) -> list[Change]:
     athena, glue, s3 = (session.client(s) for s in ("athena", "glue", "s3"))
     changes: list[Change] = []
-    for statement in ddl_statements(database, lake_uri):
+    for statement in ddl_statements(database, tables_uri):
         if statement.table is None:
             if not _exists(glue.get_database, Name=database):
                 run_athena(athena, statement.sql, workgroup)
@@ -638,6 +655,7 @@ class Deployment:
         for function, key in (
             (outputs["IngestFunctionName"], LAMBDA_ZIP_KEY),
             (outputs["ReportFunctionName"], REPORT_LAMBDA_ZIP_KEY),
+            (outputs["PublishFunctionName"], LAMBDA_ZIP_KEY),  # the ingestion zip's code
         ):
             self._note(self._update_lambda(function, artifacts, dist, key))
         definition = render_definition(
@@ -704,6 +722,7 @@ class Deployment:
         return {
             "LambdaFunctionName": arn(outputs["IngestFunctionName"]),
             "ReportFunctionName": arn(outputs["ReportFunctionName"]),
+            "PublishFunctionName": arn(outputs["PublishFunctionName"]),
             "SilverJobName": outputs["SilverJobName"],
             "GoldJobName": outputs["GoldJobName"],
             "StateTableName": outputs["StateTableName"],

@@ -7,7 +7,9 @@ tables read only the partitions Athena would: with ``projection.enabled`` the va
 projection admits (``enum``, ``integer``, ``date`` with ``NOW`` ranges, ``injected``) under
 ``storage.location.template`` (default ``<LOCATION>/key=value/``); without projection, the
 partitions registered in the catalog. Objects whose path below ``LOCATION`` has a part starting
-with ``_`` or ``.`` are ignored, as Athena ignores them.
+with ``_`` or ``.`` are ignored, as Athena ignores them. A ``SymlinkTextInputFormat`` table's
+objects are manifests: the data is the objects they list (one ``s3://`` URI per line), with the
+partition values of the manifest's location.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from moto.s3.exceptions import MissingBucket
 from sqlglot import exp
 
-from wistia_pipeline.sql.schema import Column, TableSpec
+from wistia_pipeline.sql.schema import SYMLINK_INPUT_FORMAT, Column, TableSpec
 
 
 class AthenaError(Exception):
@@ -32,7 +34,7 @@ class AthenaError(Exception):
 @dataclass(frozen=True)
 class TableData:
     spec: TableSpec
-    files: list[str]  # s3:// URLs of the data objects, sorted
+    files: list[tuple[str, tuple[str, ...]]]  # s3:// URLs of the data, partition values
     size: int  # their total size in bytes (the query's DataScannedInBytes)
 
 
@@ -68,7 +70,8 @@ def table_spec(table: Mapping[str, Any]) -> TableSpec:
     if partitions and not template:
         template = location + "".join(f"{c.name}=${{{c.name}}}/" for c in partitions)
     columns = tuple(_column(f) for f in descriptor.get("Columns") or [])
-    return TableSpec(str(table["Name"]), location, columns, partitions, template)
+    symlink = descriptor.get("InputFormat") == SYMLINK_INPUT_FORMAT
+    return TableSpec(str(table["Name"]), location, columns, partitions, template, symlink)
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -101,18 +104,40 @@ def table_data(
         raise AthenaError(
             f"HIVE_FILESYSTEM_ERROR: The specified bucket does not exist ({spec.location})"
         ) from None
-    files, size = [], 0
+    files: list[tuple[str, tuple[str, ...]]] = []
+    size = 0
     for key in keys:
         url = f"s3://{bucket}/{key.name}"
         if _hidden(key.name[len(prefix) :]):
             continue
+        values: tuple[str, ...] = ()
         if regex is not None:
             match = regex.search(url)
             if match is None or not accept(match.groups()):
                 continue
-        files.append(url)
-        size += int(key.size)
+            values = match.groups()
+        if not spec.symlink:
+            files.append((url, values))
+            size += int(key.size)
+            continue
+        for data_url in _manifest_lines(s3, bucket, key.name):
+            files.append((data_url, values))
+            size += _object_size(s3, data_url)
     return TableData(spec, sorted(files), size)
+
+
+def _manifest_lines(s3: Any, bucket: str, key: str) -> list[str]:
+    body = s3.get_object(bucket, key).value.decode("utf-8")
+    return [line.strip() for line in body.splitlines() if line.strip()]
+
+
+def _object_size(s3: Any, url: str) -> int:
+    """A listed data object's size; a manifest naming a missing object fails the query."""
+    bucket, key = split_s3(url)
+    found = s3.get_object(bucket, key)
+    if found is None:
+        raise AthenaError(f"HIVE_CANNOT_OPEN_SPLIT: manifest lists a missing object {url}")
+    return int(found.size)
 
 
 def partition_filter(

@@ -7,9 +7,10 @@ Layout (docs/architecture.md, binding)::
 
 Each line is ``{"_ingest": {...}, "record": <raw Wistia object>}``. A ``(stream, dt, run)`` is
 visible only once its ``_manifest.json`` exists; the manifest lists every part with its record
-count, size and sha256. Readers (silver) use :func:`select_complete_runs`: per ``(stream, dt)``
-the run whose manifest has the greatest ``completed_at`` (ties: greatest ``run_id``), and read
-only parts whose sha256 and record count match that manifest (:func:`verified_file_uris`).
+count, size and sha256. Silver reads every complete run of each ``(stream, dt)``
+(:func:`select_observed_runs`): a run that lacks a record is no evidence that the record is gone,
+so older runs stay observations; it reads only parts whose sha256 and record count match their
+manifest (:func:`verified_file_uris`). :func:`select_complete_runs` keeps the latest run only.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def write_manifest(
 
 @dataclass(frozen=True)
 class BronzeRun:
-    """The complete run chosen for one ``(stream, dt)``."""
+    """One complete run of one ``(stream, dt)``."""
 
     dt: date
     run_id: str
@@ -195,6 +196,40 @@ def _completed_key(manifest: dict[str, Any], run_id: str) -> tuple[datetime, str
     return parse_ts(raw), run_id
 
 
+def _partition_runs(storage: Storage, lake_uri: str, stream: str, dt: date) -> list[BronzeRun]:
+    """Every complete run of one ``(stream, dt)``, oldest first (``completed_at``, run_id)."""
+    prefix = partition_uri(lake_uri, stream, dt)
+    keyed: list[tuple[tuple[datetime, str], BronzeRun]] = []
+    for uri in storage.list(prefix):
+        rel = uri[len(prefix) :].strip("/")
+        run_id, _, name = rel.partition("/")
+        if name != MANIFEST_NAME:
+            continue
+        manifest = json.loads(storage.read_bytes(uri))
+        if manifest.get("status") != "complete":
+            continue
+        if manifest.get("stream") != stream or manifest.get("dt") != dt.isoformat():
+            raise ValueError(f"bronze manifest {uri} does not describe {stream} dt={dt}")
+        base = uri[: -len(MANIFEST_NAME)].rstrip("/")
+        files = [Storage.join(base, f["name"]) for f in manifest.get("files", [])]
+        run = BronzeRun(dt=dt, run_id=run_id, manifest=manifest, file_uris=files)
+        keyed.append((_completed_key(manifest, run_id), run))
+    return [run for _, run in sorted(keyed, key=lambda item: item[0])]
+
+
+def select_observed_runs(
+    storage: Storage, lake_uri: str, stream: str, dates: Iterable[date]
+) -> list[BronzeRun]:
+    """Every complete run per ``(stream, dt)``: what silver reads.
+
+    Sorted by ``dt``, then ``completed_at``, then run_id. Runs without a manifest are
+    invisible; dates without any complete run are left out.
+    """
+    return [
+        run for dt in sorted(set(dates)) for run in _partition_runs(storage, lake_uri, stream, dt)
+    ]
+
+
 def select_complete_runs(
     storage: Storage, lake_uri: str, stream: str, dates: Iterable[date]
 ) -> list[BronzeRun]:
@@ -203,28 +238,10 @@ def select_complete_runs(
     Runs without a manifest are invisible; dates without any complete run are left out.
     The result is sorted by ``dt``.
     """
-    out: list[BronzeRun] = []
-    for dt in sorted(set(dates)):
-        prefix = partition_uri(lake_uri, stream, dt)
-        best: tuple[tuple[datetime, str], BronzeRun] | None = None
-        for uri in storage.list(prefix):
-            rel = uri[len(prefix) :].strip("/")
-            run_id, _, name = rel.partition("/")
-            if name != MANIFEST_NAME:
-                continue
-            manifest = json.loads(storage.read_bytes(uri))
-            if manifest.get("status") != "complete":
-                continue
-            if manifest.get("stream") != stream or manifest.get("dt") != dt.isoformat():
-                raise ValueError(f"bronze manifest {uri} does not describe {stream} dt={dt}")
-            key = _completed_key(manifest, run_id)
-            if best is None or key > best[0]:
-                base = uri[: -len(MANIFEST_NAME)].rstrip("/")
-                files = [Storage.join(base, f["name"]) for f in manifest.get("files", [])]
-                best = (key, BronzeRun(dt=dt, run_id=run_id, manifest=manifest, file_uris=files))
-        if best is not None:
-            out.append(best[1])
-    return out
+    latest: dict[date, BronzeRun] = {}
+    for run in select_observed_runs(storage, lake_uri, stream, dates):
+        latest[run.dt] = run  # oldest first, so the last one per dt wins
+    return list(latest.values())
 
 
 class BronzePartMismatch(ValueError):

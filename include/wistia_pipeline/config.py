@@ -125,6 +125,7 @@ SETTINGS: Mapping[str, Setting] = {
     "secret_id": Setting("WISTIA_SECRET_ID", None, "Secrets Manager id of the token"),
     "pii_secret_id": Setting("WISTIA_PII_SECRET_ID", None, "Secrets Manager id of the PII key"),
     "lambda_function": Setting("WISTIA_LAMBDA_FUNCTION", "wistia-ingest", "ingestion Lambda"),
+    "publish_function": Setting("WISTIA_PUBLISH_FUNCTION", "wistia-publish", "publish Lambda"),
     "silver_job": Setting("WISTIA_GLUE_SILVER_JOB", "wistia-silver", "Glue job of silver"),
     "gold_job": Setting("WISTIA_GLUE_GOLD_JOB", "wistia-gold", "Glue job of gold"),
     "athena_database": Setting("WISTIA_ATHENA_DATABASE", "wistia", "Glue/Athena database"),
@@ -178,6 +179,7 @@ class Settings:
     secret_id: str | None
     pii_secret_id: str | None
     lambda_function: str
+    publish_function: str
     silver_job: str
     gold_job: str
     athena_database: str

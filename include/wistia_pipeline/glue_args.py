@@ -86,11 +86,15 @@ def parse_share(value: str | None, name: str) -> float:
 
 
 # The arguments both Glue jobs take.
-WINDOW_ARGS = ("start_date", "end_date", "lake_uri")
+WINDOW_ARGS = ("start_date", "end_date", "lake_uri", "run_id")
 
 
-def job_window(args: Mapping[str, str | None]) -> tuple[list[dt.date], str]:
-    """The window's days (``--start_date`` .. ``--end_date``) and the lake root (no ``/`` end)."""
+def job_window(args: Mapping[str, str | None]) -> tuple[list[dt.date], str, str]:
+    """The window's days (``--start_date`` .. ``--end_date``), the lake root (no ``/`` end) and
+    the run id (whose stage the job writes)."""
     start = parse_date(args["start_date"], "start_date")
     end = parse_date(args["end_date"], "end_date")
-    return window_dates(start, end), str(args["lake_uri"]).rstrip("/")
+    run_id = str(args["run_id"] or "").strip()
+    if not run_id:
+        raise JobArgumentError("--run_id must be non-empty")
+    return window_dates(start, end), str(args["lake_uri"]).rstrip("/"), run_id

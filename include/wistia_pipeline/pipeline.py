@@ -31,16 +31,21 @@ class Step:
 
     task_id: str
     state_name: str
-    kind: str  # "state" | "lambda" | "glue" | "checks" | "report"
+    kind: str  # "state" | "lambda" | "glue" | "checks" | "publish" | "report"
     doc: str
 
 
 CLAIM = Step("claim_day", "ClaimDay", "state", "Claim day D in the run-state store (RUNNING).")
 INGEST = Step("ingest", "Ingest", "lambda", "Ingest [D-L, D] from the Wistia API to bronze.")
-SILVER = Step("silver", "Silver", "glue", "Bronze -> silver for the window (partition overwrite).")
-GOLD = Step("gold", "Gold", "glue", "Silver -> gold for the window (partition overwrite).")
-CHECKS = Step("checks", "Checks", "checks", "Data checks over the window (Athena / DuckDB).")
-PUBLISH = Step("publish", "Publish", "state", "Advance the watermark to D, mark D SUCCEEDED.")
+SILVER = Step("silver", "Silver", "glue", "Bronze -> silver for the window, staged (unpublished).")
+GOLD = Step("gold", "Gold", "glue", "Silver -> gold for the window, staged (unpublished).")
+CHECKS = Step("checks", "Checks", "checks", "Data checks on the staged window (Athena / DuckDB).")
+PUBLISH = Step(
+    "publish",
+    "Publish",
+    "publish",
+    "Publish the checked stage (one manifest PUT per partition), advance the watermark to D.",
+)
 MARK_FAILED = Step("mark_failed", "MarkFailed", "state", "Teardown: mark D FAILED with the error.")
 # After the main line, not in STEPS (the Step Functions twin is built from STEPS): the daily
 # report, a teardown of claim_day downstream of publish, so it runs whether or not D was
@@ -104,22 +109,27 @@ def glue_job_args(
     start: date,
     end: date,
     lake_uri: str,
+    run_id: str,
     pii_secret_id: str | None = None,
     max_reject_share: float | None = None,
 ) -> dict[str, str]:
     """Arguments of the silver and gold jobs by name (same on both targets).
 
-    Local ``run_glue_script`` takes them as is; Glue ``StartJobRun`` takes
-    :func:`glue_arguments` of them (``--name`` keys).
+    ``run_id`` names the run's stage (``wistia_pipeline.publishing``): silver opens it, gold
+    adds to it, publish checks it. Local ``run_glue_script`` takes them as is; Glue
+    ``StartJobRun`` takes :func:`glue_arguments` of them (``--name`` keys).
     """
     if start > end:
         raise ValueError(f"window start {start} is after end {end}")
     if not lake_uri:
         raise ValueError("lake_uri must be non-empty")
+    if not run_id:
+        raise ValueError("run_id must be non-empty")
     args = {
         "start_date": start.isoformat(),
         "end_date": end.isoformat(),
         "lake_uri": lake_uri.rstrip("/"),
+        "run_id": run_id,
     }
     if pii_secret_id:
         args["pii_secret_id"] = pii_secret_id

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from wistia_pipeline import pipeline
+from wistia_pipeline.publishing import staging_database
 from wistia_pipeline.sql import list_queries, render_sql
 from wistia_pipeline.state import dynamodb as ddb
 from wistia_pipeline.state.base import DEFAULT_LEASE_SECONDS, DayStatus
@@ -29,6 +30,7 @@ SCHEDULE_FILE = "wistia_daily.schedule.json"
 SUBSTITUTIONS: Mapping[str, str] = {
     "LambdaFunctionName": "name or ARN of the ingestion Lambda",
     "ReportFunctionName": "name or ARN of the report Lambda (the Report state)",
+    "PublishFunctionName": "name or ARN of the publish Lambda (the Publish state)",
     "SilverJobName": "Glue job of the silver step",
     "GoldJobName": "Glue job of the gold step",
     "StateTableName": "DynamoDB run-state table",
@@ -47,6 +49,9 @@ _DAY_MS = 24 * 60 * 60 * 1000
 _START_SENTINEL = "1901-01-01"
 _END_SENTINEL = "1902-02-02"
 _DB_SENTINEL = "sfnsentineldb"
+# The checks read the run's staged silver and gold (wistia_pipeline.publishing).
+_STAGING_DB = staging_database("${AthenaDatabase}")
+ADVANCE_WATERMARK = "AdvanceWatermark"
 
 # The run id is the execution name; "now" of a run-state write is the state's entry time.
 _RUN_ID = "$$.Execution.Name"
@@ -368,11 +373,12 @@ def _glue_arguments() -> dict[str, str]:
         "--start_date.$": "$.ingest.window_start",
         "--end_date.$": "$.ingest.window_end",
         "--lake_uri": _sub("LakeUri"),
+        "--run_id.$": _RUN_ID,
         "--pii_secret_id": _sub("PiiSecretId"),
     }
     day = date(2000, 1, 1)
     dag_args = pipeline.glue_arguments(
-        pipeline.glue_job_args(day, day, "s3://lake", _sub("PiiSecretId"))
+        pipeline.glue_job_args(day, day, "s3://lake", "run", _sub("PiiSecretId"))
     )
     if {name.removesuffix(".$") for name in bound} != set(dag_args):
         raise AssertionError(f"Glue arguments drifted from pipeline.glue_job_args: {dag_args}")
@@ -406,7 +412,8 @@ def check_query_parts(name: str, tolerance: float) -> tuple[dict[str, str], str]
     joins them with the execution's window.
 
     The SQL is the one :func:`wistia_pipeline.sql.render_sql` renders for the DAG, with the window
-    bound at run time and the database bound by CloudFormation. The literal parts travel as JSON
+    bound at run time and the staging database (the checks read the run's staged output) bound
+    by CloudFormation. The literal parts travel as JSON
     strings (a ``Pass`` state's ``Result``), so the format template holds only ``{}``: no SQL
     quote or brace needs intrinsic-function escaping.
     """
@@ -430,7 +437,7 @@ def check_query_parts(name: str, tolerance: float) -> tuple[dict[str, str], str]
             args.append(window[chunk])
         elif chunk:
             key = f"p{len(parts)}"
-            parts[key] = chunk.replace(_DB_SENTINEL, _sub("AthenaDatabase"))
+            parts[key] = chunk.replace(_DB_SENTINEL, _STAGING_DB)
             args.append(f"$.sql.{key}")
     template = "{}" * len(args)
     return parts, f"States.Format('{template}', {', '.join(args)})"
@@ -443,7 +450,7 @@ def _athena_query(query_format: str, next_state: str) -> dict[str, Any]:
         "Resource": "arn:aws:states:::athena:startQueryExecution.sync",
         "Parameters": {
             "QueryString.$": query_format,
-            "QueryExecutionContext": {"Database": _sub("AthenaDatabase")},
+            "QueryExecutionContext": {"Database": _STAGING_DB},
             "WorkGroup": _sub("AthenaWorkGroup"),
             "ResultConfiguration": {"OutputLocation": _sub("AthenaOutputLocation")},
         },
@@ -512,10 +519,28 @@ def _checks(checks: list[str], tolerance: float) -> dict[str, Any]:
 
 
 def _publish() -> dict[str, Any]:
-    """Publish: advance the watermark to D; one already at or past D is not an error."""
+    """Publish: the publish Lambda makes the checked stage the published data (the DAG's
+    ``publish`` task does the same), then AdvanceWatermark moves the watermark to D; one already
+    at or past D is not an error."""
     next_state = _after(pipeline.PUBLISH)
+    payload = {
+        "start_date.$": "$.ingest.window_start",
+        "end_date.$": "$.ingest.window_end",
+        "run_id.$": _RUN_ID,
+    }
     return {
-        pipeline.PUBLISH.state_name: _update_item(
+        pipeline.PUBLISH.state_name: {
+            "Type": "Task",
+            "Comment": pipeline.PUBLISH.doc,
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": _sub("PublishFunctionName"), "Payload": payload},
+            "ResultSelector": {"manifests.$": "$.Payload.manifests"},
+            "ResultPath": "$.publish",
+            "Retry": _retry(TRANSIENT_LAMBDA),
+            "Catch": _catch(),
+            "Next": ADVANCE_WATERMARK,
+        },
+        ADVANCE_WATERMARK: _update_item(
             "Advance the watermark to D (never backwards).",
             key=copy.deepcopy(ddb.WATERMARK_KEY),
             update=ddb.WATERMARK_UPDATE,

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from wistia_simulator.dataset import Dataset, utc_today
+from wistia_simulator.deletions import MediaDeletions
 from wistia_simulator.params import (
     ApiError,
     Query,
@@ -71,11 +72,18 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 
 class WistiaApi:
-    """Endpoint logic. ``late_released`` flips once via ``release_late_events``."""
+    """Endpoint logic. ``late_released`` flips once via ``release_late_events``; media
+    deleted with ``delete_media`` disappear from the catalogue once their instant passed."""
 
-    def __init__(self, dataset: Dataset, analytics_forbidden: bool = False) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        analytics_forbidden: bool = False,
+        deletions: MediaDeletions | None = None,
+    ) -> None:
         self.dataset = dataset
         self.analytics_forbidden = analytics_forbidden
+        self.deletions = deletions or MediaDeletions()
         self._late_released = threading.Event()
 
     @property
@@ -84,6 +92,16 @@ class WistiaApi:
 
     def release_late_events(self) -> None:
         self._late_released.set()
+
+    def delete_media(self, media_id: str, at: datetime | None = None) -> tuple[str, datetime]:
+        """Delete a media (hashed or numeric id) at ``at`` (default: now); ValueError if unknown.
+
+        Returns its hashed id and the deletion instant.
+        """
+        media = self.dataset.media(media_id)
+        if media is None:
+            raise ValueError(f"unknown media {media_id!r}")
+        return media["hashed_id"], self.deletions.delete(media["hashed_id"], at)
 
     @staticmethod
     def resolve(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
@@ -103,7 +121,7 @@ class WistiaApi:
 
     def _media_or_404(self, media_id: str) -> dict[str, Any]:
         media = self.dataset.media(media_id)
-        if media is None:
+        if media is None or self.deletions.is_deleted(media["hashed_id"]):
             raise ApiError(404, f"Media not found: {media_id}")
         return media
 
@@ -123,7 +141,8 @@ class WistiaApi:
 
     def list_medias(self, query: Query, overlap: int) -> list[dict[str, Any]]:
         page, per_page = pagination(query)
-        items = self.dataset.medias()
+        # Filtered before paging, so a deleted media shifts the pages as it does on Wistia.
+        items = [m for m in self.dataset.medias() if not self.deletions.is_deleted(m["hashed_id"])]
         archived = parse_bool(query, "archived")
         if archived is not None:
             items = [m for m in items if m["archived"] is archived]
@@ -147,8 +166,8 @@ class WistiaApi:
         return page_slice(items, page, per_page, overlap)
 
     def show_media(self, query: Query, overlap: int, hashed_id: str) -> dict[str, Any]:
-        media = self.dataset.media(hashed_id)
-        if media is None or media["hashed_id"] != hashed_id:
+        media = self._media_or_404(hashed_id)
+        if media["hashed_id"] != hashed_id:
             raise ApiError(404, f"Media not found: {hashed_id}")
         return media
 

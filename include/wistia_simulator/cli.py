@@ -7,13 +7,14 @@ import dataclasses
 import signal
 import sys
 import threading
-from datetime import date
+from datetime import date, datetime
 from types import FrameType
 from typing import Any, TypeVar
 
 from wistia_simulator.api import WistiaApi
 from wistia_simulator.counters import RequestCounter
 from wistia_simulator.dataset import Dataset, DatasetConfig
+from wistia_simulator.deletions import parse_deletion
 from wistia_simulator.faults import FaultConfig, FaultInjector
 from wistia_simulator.ratelimit import RateLimiter
 from wistia_simulator.server import SimulatorServer, SimulatorState, make_server
@@ -42,6 +43,13 @@ def _non_negative(value: str) -> int:
     return number
 
 
+def _deletion(value: str) -> tuple[str, datetime | None]:
+    try:
+        return parse_deletion(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m wistia_simulator",
@@ -65,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--latency-ms", type=_non_negative, default=0)
     p.add_argument("--analytics-forbidden", action="store_true", help="analytics answer 403")
+    p.add_argument(
+        "--delete-media",
+        type=_deletion,
+        action="append",
+        default=[],
+        metavar="MEDIA_ID[@INSTANT]",
+        help="delete a media (hashed or numeric id) at an ISO 8601 instant (default: at start); "
+        "repeatable",
+    )
     p.add_argument("--fault-5xx-rate", type=_share, default=0.0)
     p.add_argument("--fault-429-storm-every", type=_non_negative, default=0)
     p.add_argument("--fault-429-storm-length", type=_non_negative, default=0)
@@ -101,8 +118,11 @@ def config_flags(config: Any) -> list[str]:
 def build_state(args: argparse.Namespace) -> SimulatorState:
     dataset = Dataset(_from_flags(DatasetConfig, args))
     faults = _from_flags(FaultConfig, args)
+    api = WistiaApi(dataset, analytics_forbidden=args.analytics_forbidden)
+    for media_id, at in args.delete_media:
+        api.delete_media(media_id, at)  # ValueError for an unknown media: a usage error
     return SimulatorState(
-        api=WistiaApi(dataset, analytics_forbidden=args.analytics_forbidden),
+        api=api,
         token=args.token,
         limiter=RateLimiter(args.rate_limit, args.rate_limit_burst),
         faults=FaultInjector(faults, args.seed),

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from wistia_simulator.api import WistiaApi
 from wistia_simulator.counters import RequestCounter
 from wistia_simulator.dataset import Dataset
+from wistia_simulator.deletions import parse_instant
 from wistia_simulator.faults import FaultInjector
 from wistia_simulator.params import ApiError, Query, date_range, first
 from wistia_simulator.ratelimit import RateLimiter
@@ -60,6 +61,17 @@ def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> R
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
     return _json(status, {"error": message}, headers)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """An admin request body: a JSON object (empty body: ``{}``), else a 400."""
+    try:
+        value = json.loads(body or b"{}")
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, f"body is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ApiError(400, "body must be a JSON object")
+    return value
 
 
 def split_version(path: str) -> tuple[str, str] | None:
@@ -182,6 +194,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             ("GET", "faults"): lambda: _json(200, state.faults.config.as_dict()),
             ("POST", "faults"): lambda: self._admin_faults(body),
             ("POST", "release-late-events"): self._admin_release,
+            ("POST", "delete-media"): lambda: self._admin_delete_media(body),
             ("GET", "dataset"): lambda: self._admin_dataset(query),
         }
         handler = routes.get((method, name))
@@ -209,6 +222,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 "rate_limit": self.state.limiter.per_minute,
                 "latency_ms": self.state.latency_ms,
                 "analytics_forbidden": self.state.api.analytics_forbidden,
+                "deleted_media": self.state.api.deletions.as_dict(),
                 "faults": self.state.faults.config.as_dict(),
             },
         )
@@ -219,17 +233,26 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         return _json(200, {"reset": True})
 
     def _admin_faults(self, body: bytes) -> Reply:
-        try:
-            changes = json.loads(body or b"{}")
-        except json.JSONDecodeError as exc:
-            raise ApiError(400, f"body is not JSON: {exc}") from exc
-        if not isinstance(changes, dict):
-            raise ApiError(400, "body must be a JSON object")
+        changes = _json_object(body)
         try:
             config = self.state.faults.update(changes)
         except (TypeError, ValueError) as exc:
             raise ApiError(400, str(exc)) from exc
         return _json(200, config.as_dict())
+
+    def _admin_delete_media(self, body: bytes) -> Reply:
+        """``{"media_id": ..., "at": ISO instant (optional, default now)}``."""
+        request = _json_object(body)
+        media_id, at = request.get("media_id"), request.get("at")
+        if not isinstance(media_id, str) or not (at is None or isinstance(at, str)):
+            raise ApiError(400, "media_id must be a string and at an ISO 8601 string")
+        try:
+            hashed_id, instant = self.state.api.delete_media(
+                media_id, None if at is None else parse_instant(at)
+            )
+        except ValueError as exc:
+            raise ApiError(422, str(exc)) from exc
+        return _json(200, {"media_id": hashed_id, "deleted_at": instant.isoformat()})
 
     def _admin_release(self) -> Reply:
         self.state.api.release_late_events()

@@ -12,6 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from wistia_pipeline.config import Settings
+from wistia_pipeline.publishing import STAGING, staging_database
 
 if TYPE_CHECKING:
     from wistia_pipeline.sql import CheckResult
@@ -25,7 +26,11 @@ class AthenaQueryFailed(RuntimeError):
 
 def run_checks(settings: Settings, start: date, end: date) -> list[CheckResult]:
     """Run every data check over ``[start, end]`` on ``settings.target``; all results, passed
-    or not. Raises if no check ran at all."""
+    or not. Raises if no check ran at all.
+
+    The checks read the run's *staged* silver and gold (``<db>_staging``): readers of the
+    published tables never see output whose checks have not passed.
+    """
     if settings.target == "local":
         from wistia_pipeline.sql import run_checks_local
 
@@ -34,7 +39,8 @@ def run_checks(settings: Settings, start: date, end: date) -> list[CheckResult]:
             start,
             end,
             tolerance=settings.check_tolerance,
-            database=settings.athena_database,
+            database=staging_database(settings.athena_database),
+            area=STAGING,
         )
     elif settings.target == "aws":
         results = run_checks_athena(settings, start, end)
@@ -53,6 +59,7 @@ def run_checks_athena(settings: Settings, start: date, end: date) -> list[CheckR
     from wistia_pipeline.sql import check_result_from_athena, list_queries, render_sql
 
     hook = AthenaHook(aws_conn_id=settings.aws_conn_id)
+    database = staging_database(settings.athena_database)
     output = {"OutputLocation": settings.athena_output} if settings.athena_output else {}
     started: dict[str, str] = {}
     for name in list_queries("checks"):
@@ -61,12 +68,12 @@ def run_checks_athena(settings: Settings, start: date, end: date) -> list[CheckR
             name,
             start_date=start,
             end_date=end,
-            database=settings.athena_database,
+            database=database,
             tolerance=settings.check_tolerance,
         )
         started[name] = hook.run_query(
             sql,
-            query_context={"Database": settings.athena_database},
+            query_context={"Database": database},
             result_configuration=output,
             workgroup=settings.athena_workgroup,
         )

@@ -33,6 +33,7 @@ from airflow.sdk import BaseOperator
 from wistia_airflow import runtime
 from wistia_airflow.callbacks import ERROR_XCOM_KEY
 from wistia_airflow.plan import PLAN_TASK_ID, build_plan
+from wistia_airflow.publish import publish_window
 from wistia_airflow.runtime import RunInfo
 from wistia_pipeline import pipeline
 from wistia_pipeline.config import Settings
@@ -268,7 +269,8 @@ def counts_from_summary(summary: Any) -> dict[str, int]:
 
 
 class PublishOperator(WistiaStepOperator):
-    """Advance the watermark to ``D`` (never backwards) and mark ``D`` SUCCEEDED."""
+    """Publish the run's checked stage of the window, advance the watermark to ``D`` (never
+    backwards) and mark ``D`` SUCCEEDED. Runs only after ``checks`` passed."""
 
     step = pipeline.PUBLISH
     ui_color = "#77dd77"
@@ -280,6 +282,9 @@ class PublishOperator(WistiaStepOperator):
         summary = context["ti"].xcom_pull(task_ids=pipeline.INGEST.task_id)
         checks = context["ti"].xcom_pull(task_ids=pipeline.CHECKS.task_id) or []
         counts = {**counts_from_summary(summary), "checks_passed": len(checks)}
+        start, end = info.window
+        published = publish_window(settings, start, end, info.run_id)
+        self.log.info("published the stage of %s..%s: %s", start, end, published)
         moved = store.advance_watermark(info.day, info.run_id)
         store.mark_succeeded(info.day, info.run_id, counts)
         watermark = store.get_watermark()
@@ -289,6 +294,7 @@ class PublishOperator(WistiaStepOperator):
             "watermark": watermark.isoformat() if watermark else None,
             "watermark_moved": moved,
             "counts": counts,
+            "published_manifests": published["manifests"],
         }
 
 

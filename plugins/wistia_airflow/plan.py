@@ -22,7 +22,12 @@ def build_plan(info: Any, attempt: int, settings: Settings) -> dict[str, Any]:
     """The plan of run ``info`` (a :class:`wistia_airflow.runtime.RunInfo`)."""
     start, end = info.window
     job_args = pipeline.glue_job_args(
-        start, end, settings.lake_uri, settings.pii_secret_id, settings.max_reject_share
+        start,
+        end,
+        settings.lake_uri,
+        info.run_id,
+        settings.pii_secret_id,
+        settings.max_reject_share,
     )
     return {
         "day": info.day.isoformat(),

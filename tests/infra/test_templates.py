@@ -406,6 +406,8 @@ def test_report_role_is_scoped(pipeline: dict) -> None:
     assert [r["Fn::Sub"] for r in reads["Resource"]] == [
         "${LakeBucket.Arn}/gold/wistia/*",
         "${LakeBucket.Arn}/silver/wistia/events/*",
+        "${LakeBucket.Arn}/published/gold/wistia/*",  # the tables' manifests
+        "${LakeBucket.Arn}/published/silver/wistia/events/*",
         "${LakeBucket.Arn}/reports/wistia/*",
     ]
     # What the report's Athena runner calls, on the stack's workgroup only.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from report_lake import DAY, Lake, write_account_lake
+from sql_lake import copy_lake
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +20,7 @@ def _account_template(tmp_path_factory: pytest.TempPathFactory) -> Lake:
 @pytest.fixture
 def account(_account_template: Lake, tmp_path: Path) -> Lake:
     """A private copy of the 30-day account lake and its run state."""
-    root = Path(shutil.copytree(_account_template.root, tmp_path / "lake"))
+    root = copy_lake(_account_template.root, tmp_path / "lake")
     state_db = tmp_path / "state.sqlite"
     shutil.copyfile(_account_template.state_db, state_db)
     t = _account_template

@@ -21,7 +21,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sql"))
 
-from sql_lake import EVENT_TYPES, FACT_TYPES, RECON_TYPES, digest
+from sql_lake import EVENT_TYPES, FACT_TYPES, RECON_TYPES, digest, publish_as_written
 
 from wistia_pipeline.config import Settings, load_settings
 from wistia_pipeline.state.sqlite_store import SQLiteRunStateStore
@@ -138,6 +138,7 @@ def write_account_lake(
     write_partitions(gold / "fact_media_daily", FACT_TYPES, fact)
     write_partitions(gold / "reconciliation", RECON_TYPES, recon)
     write_states(state_db, [d for d in days if d in fact], failed={FAILED_DAY})
+    publish_as_written(root)
     return Lake(root, state_db, days, fact, events)
 
 

@@ -7,7 +7,6 @@ reconciliation gap, raw email / IP in silver hashed columns).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from sql_lake import (
     build_events,
     build_fact,
     build_recon,
+    copy_lake,
     good_visitors,
     write_lake,
 )
@@ -57,10 +57,10 @@ def _bad_lake_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def good_lake(_good_lake_template: Path, tmp_path: Path) -> Path:
     """A private copy of the clean lake (tests may modify it)."""
-    return Path(shutil.copytree(_good_lake_template, tmp_path / "good_lake"))
+    return copy_lake(_good_lake_template, tmp_path / "good_lake")
 
 
 @pytest.fixture
 def bad_lake(_bad_lake_template: Path, tmp_path: Path) -> Path:
     """A private copy of the lake with one defect per check."""
-    return Path(shutil.copytree(_bad_lake_template, tmp_path / "bad_lake"))
+    return copy_lake(_bad_lake_template, tmp_path / "bad_lake")

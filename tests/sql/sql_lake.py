@@ -9,10 +9,14 @@ reconciliation gap, raw email / IP in silver hashed columns).
 from __future__ import annotations
 
 import hashlib
+import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+
+from wistia_pipeline.publishing import PUBLISHED, STAGING, adopt_unversioned
+from wistia_pipeline.storage import LocalStorage
 
 DAYS = [date(2024, 3, 4), date(2024, 3, 5), date(2024, 3, 6)]
 START, END = DAYS[0], DAYS[-1]
@@ -197,7 +201,23 @@ def write_lake(
     junk = gold / "fact_media_daily" / "_temporary" / "0"
     junk.mkdir(parents=True)
     (junk / "part-00000.parquet").write_bytes(b"not parquet")
+    publish_as_written(root)
     return root
+
+
+def copy_lake(source: Path, target: Path) -> Path:
+    """A private copy of a lake: its data copied, then published again (manifests hold
+    absolute paths, so copied manifests would point at the source's files)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(PUBLISHED, STAGING))
+    publish_as_written(target)
+    return target
+
+
+def publish_as_written(root: Path) -> None:
+    """Publish the Parquet written under ``root`` and stage the same (what the checks read):
+    a lake as a finished run leaves it."""
+    adopt_unversioned(LocalStorage(), str(root))
+    shutil.copytree(root / PUBLISHED, root / STAGING, dirs_exist_ok=True)
 
 
 def good_visitors() -> list[dict]:

@@ -111,12 +111,17 @@ def test_aws_target_starts_every_check_on_athena_then_reads_each(athena) -> None
     names = list_queries("checks")
     expected = [
         render_sql(
-            "checks", n, start_date=START, end_date=END, database="wistia_test", tolerance=0.05
+            "checks",
+            n,
+            start_date=START,
+            end_date=END,
+            database="wistia_test_staging",  # the checks read the run's staged output
+            tolerance=0.05,
         )
         for n in names
     ]
     assert [q["query"] for q in hook.queries] == expected
-    assert all(q["context"] == {"Database": "wistia_test"} for q in hook.queries)
+    assert all(q["context"] == {"Database": "wistia_test_staging"} for q in hook.queries)
     assert all(q["workgroup"] == "wistia-test" for q in hook.queries)
     assert all(
         q["result"] == {"OutputLocation": AWS_ENV["WISTIA_ATHENA_OUTPUT"]} for q in hook.queries

@@ -13,7 +13,7 @@ from wistia_pipeline.sql import list_queries, render_sql
 from wistia_pipeline.sql.schema import parse_table_ddl, table_specs
 
 LAKE = "s3://wistia-lake-123/prod"
-PARAMS = {"lake_uri": LAKE, "database": "wistia"}
+PARAMS = {"tables_uri": LAKE, "database": "wistia"}
 
 # docs/architecture.md "Silver / gold": types fixed by the contract (the column names are
 # cross-checked with the Spark jobs below).
@@ -63,7 +63,7 @@ def test_ddl_parses_with_the_athena_dialect(name: str) -> None:
     sql = render_sql("ddl", name, **PARAMS)
     statements = sqlglot.parse(sql, read="athena")
     assert len(statements) == 1 and isinstance(statements[0], exp.Create)
-    assert "${database}" not in sql and "${lake_uri}" not in sql
+    assert "${database}" not in sql and "${tables_uri}" not in sql
     # one bare statement as Athena's StartQueryExecution wants it for DDL
     assert sql.startswith("CREATE ") and not sql.endswith(";") and "\n--" not in sql
 
@@ -77,7 +77,7 @@ def test_every_lake_table_has_ddl_at_its_documented_location() -> None:
 
 def test_database_ddl_comes_first_and_is_parameterised() -> None:
     first = list_queries("ddl")[0]
-    sql = render_sql("ddl", first, lake_uri=LAKE, database="wistia_dev")
+    sql = render_sql("ddl", first, tables_uri=LAKE, database="wistia_dev")
     create = sqlglot.parse_one(sql, read="athena")
     assert create.args["kind"] == "DATABASE" and create.this.name == "wistia_dev"
 
@@ -118,7 +118,9 @@ def test_partitioned_tables_use_dt_date_projection(name: str) -> None:
     sql = render_sql("ddl", name, **PARAMS)
     spec = parse_table_ddl(sql)
     props = _properties(sql)
-    assert "STORED AS PARQUET" in sql and "EXTERNAL" in sql
+    # Write-audit-publish: the table reads Parquet through symlink manifests (publishing.py).
+    assert spec.symlink and "EXTERNAL" in sql
+    assert "ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'" in sql
     if spec.name not in DT_PARTITIONED:
         assert not spec.partitions and "projection.enabled" not in props
         return

@@ -7,11 +7,19 @@ import os
 import subprocess
 import sys
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sql_lake import END, EVENT_TYPES, FACT_TYPES, START, write_rows
 
+from wistia_pipeline.publishing import (
+    PUBLISHED,
+    STAGING,
+    adopt_unversioned,
+    manifest_uri,
+    write_manifest,
+)
 from wistia_pipeline.sql import (
     LocalSchemaMismatch,
     SqlNotFound,
@@ -23,6 +31,8 @@ from wistia_pipeline.sql import (
     sql_root,
 )
 from wistia_pipeline.sql.cli import format_table, main
+from wistia_pipeline.sql.local import connect_local
+from wistia_pipeline.storage import LocalStorage
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,6 +60,7 @@ def test_views_follow_athena_read_rules(tmp_path: Path) -> None:
         {**FACT_TYPES, "new_field": "VARCHAR"},
         [{"media_id": "b", "loads": 1, "plays": 1, "analytics_play_rate": 0.9, "new_field": "x"}],
     )
+    adopt_unversioned(LocalStorage(), str(lake))
     cols, rows = run_query_local(
         str(lake),
         "SELECT dt, media_id, analytics_play_rate FROM ${database}.fact_media_daily ORDER BY 2",
@@ -68,6 +79,7 @@ def test_rejects_partition_keys_come_from_the_location_template(tmp_path: Path) 
         {"reason": "VARCHAR", "raw": "VARCHAR", "_run_id": "VARCHAR"},
         [{"reason": "bad received_at", "raw": "{}", "_run_id": "r1"}],
     )
+    adopt_unversioned(LocalStorage(), str(lake))
     _, rows = run_query_local(
         str(lake), "SELECT source_table, dt, reason FROM wistia.rejects", database="wistia"
     )
@@ -82,8 +94,33 @@ def test_type_mismatch_with_the_ddl_is_reported(tmp_path: Path) -> None:
         types,
         [{"event_key": "e1", "percent_viewed": "0.5"}],
     )
+    adopt_unversioned(LocalStorage(), str(lake))
     with pytest.raises(LocalSchemaMismatch, match=r"events\.percent_viewed.*declares double"):
         run_query_local(str(lake), "SELECT 1")
+
+
+def test_views_read_only_what_manifests_list(tmp_path: Path) -> None:
+    """Write-audit-publish: data without a published manifest is invisible to readers; the
+    staged manifests make the staging views; partition values come from the manifest's path."""
+    lake = tmp_path / "lake"
+    table = lake / "gold" / "wistia" / "fact_media_daily"
+    published_dir, staged_dir = table / "dt=2024-03-04" / "v=a", table / "dt=2024-03-04" / "v=b"
+    write_rows(published_dir, FACT_TYPES, [{"media_id": "old", "loads": 1, "plays": 1}])
+    write_rows(staged_dir, FACT_TYPES, [{"media_id": "new", "loads": 2, "plays": 1}])
+    query = "SELECT dt, media_id FROM ${database}.fact_media_daily"
+    assert run_query_local(str(lake), query) == (["dt", "media_id"], [])
+    storage, day = LocalStorage(), date(2024, 3, 4)
+    for area, folder in ((PUBLISHED, published_dir), (STAGING, staged_dir)):
+        files = sorted(str(p) for p in folder.glob("*.parquet"))
+        write_manifest(storage, manifest_uri(str(lake), area, str(table), day), files)
+    assert run_query_local(str(lake), query)[1] == [("2024-03-04", "old")]
+    con = connect_local(str(lake), "wistia_staging", STAGING)
+    try:
+        assert con.execute(
+            "SELECT dt, media_id FROM wistia_staging.fact_media_daily"
+        ).fetchall() == [("2024-03-04", "new")]
+    finally:
+        con.close()
 
 
 def test_query_lookup(tmp_path: Path, good_lake: Path) -> None:

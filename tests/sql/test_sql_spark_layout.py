@@ -52,3 +52,24 @@ def test_checks_and_queries_read_spark_written_tables(spark, tmp_path: Path) -> 
         str(lake), "top_media_by_play_rate", start_date=day, end_date=day, top_n=3
     )
     assert [(r[0], r[2], r[-1]) for r in top] == [("2024-03-04", "m1", 0.25)]
+
+
+def test_dim_media_ddl_matches_what_the_gold_job_writes(spark) -> None:
+    """Names, order and types of gold.dim_media as built from (empty) silver tables."""
+    from wistia_pipeline.sql.schema import table_specs
+    from wistia_pipeline.transforms import gold
+    from wistia_pipeline.transforms.empty import empty_silver
+
+    medias = empty_silver(spark, "medias")
+    fact = gold.fact_media_daily(
+        empty_silver(spark, "events"),
+        empty_silver(spark, "media_daily_stats"),
+        empty_silver(spark, "media_analytics_daily"),
+        medias,
+    )
+    snapshot_days = empty_silver(spark, "medias_snapshots").select("dt")
+    dim = gold.dim_media(medias, fact, snapshot_days)
+    (spec,) = [s for s in table_specs("s3://lake") if s.name == "dim_media"]
+    assert [(c.name, c.athena_type) for c in spec.all_columns] == [
+        (f.name, f.dataType.simpleString()) for f in dim.schema.fields
+    ]

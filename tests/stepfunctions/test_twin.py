@@ -50,12 +50,23 @@ def test_twin_follows_the_pipeline_description() -> None:
         "Gold",
         "Checks",
         "Publish",
+        "AdvanceWatermark",
         "MarkSucceeded",
         "Report",
         "AfterReport",
         "RunSucceeded",
     ]
     assert [s.state_name for s in pipeline.STEPS] == order[4:10]
+    # Publish is the publish Lambda (the checked stage becomes the published data), then the
+    # watermark; the checks read the staging database, never the published one.
+    assert states["Publish"]["Parameters"]["FunctionName"] == "${PublishFunctionName}"
+    assert states["AdvanceWatermark"]["Next"] == "MarkSucceeded"
+    checks = states["Checks"]["Branches"][0]["States"]
+    runs = [s for n, s in checks.items() if n.startswith("Run_")]
+    assert runs and all(
+        s["Parameters"]["QueryExecutionContext"]["Database"] == "${AthenaDatabase}_staging"
+        for s in runs
+    )
     # Skipping Prepare skips only Prepare: the guard is the one way into the claim.
     assert states["NeedsPrepare"]["Choices"][0]["Next"] == "FindOverlappingRuns"
     into_claim = {
@@ -76,7 +87,15 @@ def test_twin_follows_the_pipeline_description() -> None:
     assert states["MarkFailed"]["Next"] == "Report"
     assert states["RunFailed"]["Type"] == "Fail"
     # Retries on transient errors where the DAG has task retries.
-    for state in ("ClaimDay", "Ingest", "Silver", "Gold", "Publish", "MarkSucceeded"):
+    for state in (
+        "ClaimDay",
+        "Ingest",
+        "Silver",
+        "Gold",
+        "Publish",
+        "AdvanceWatermark",
+        "MarkSucceeded",
+    ):
         assert states[state]["Retry"], state
 
 

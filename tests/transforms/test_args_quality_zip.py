@@ -66,10 +66,18 @@ def test_missing_and_bad_arguments():
 
 
 def test_job_window():
-    args = {"start_date": "2026-02-28", "end_date": "2026-03-01", "lake_uri": "s3://b/lake/"}
-    assert job_window(args) == ([dt.date(2026, 2, 28), dt.date(2026, 3, 1)], "s3://b/lake")
+    args = {
+        "start_date": "2026-02-28",
+        "end_date": "2026-03-01",
+        "lake_uri": "s3://b/lake/",
+        "run_id": "manual__1",
+    }
+    days = [dt.date(2026, 2, 28), dt.date(2026, 3, 1)]
+    assert job_window(args) == (days, "s3://b/lake", "manual__1")
     with pytest.raises(JobArgumentError, match="after"):
         job_window({**args, "start_date": "2026-03-02"})
+    with pytest.raises(JobArgumentError, match="run_id"):
+        job_window({**args, "run_id": " "})
 
 
 def test_reject_share_gate():

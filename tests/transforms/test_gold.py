@@ -1,7 +1,11 @@
 import datetime as dt
 
 from wistia_pipeline.transforms import gold
-from wistia_pipeline.transforms.schemas import GOLD_FACT_COLUMNS, GOLD_RECONCILIATION_COLUMNS
+from wistia_pipeline.transforms.schemas import (
+    GOLD_DIM_MEDIA_COLUMNS,
+    GOLD_FACT_COLUMNS,
+    GOLD_RECONCILIATION_COLUMNS,
+)
 
 D1, D2 = dt.date(2026, 3, 1), dt.date(2026, 3, 2)
 T = dt.datetime(2026, 3, 3, 1, 0)
@@ -103,9 +107,21 @@ def test_dim_media_keeps_every_media_ever_seen(spark):
         "last_seen_dt as first_seen_dt",
         "last_seen_dt",
     )
-    dim = {r["media_id"]: r for r in gold.dim_media(medias_full, fact).collect()}
+    snapshot_days = spark.createDataFrame([(D1,), (D2,)], "dt date")
+    out = gold.dim_media(medias_full, fact, snapshot_days)
+    assert tuple(out.columns) == GOLD_DIM_MEDIA_COLUMNS
+    dim = {r["media_id"]: r for r in out.collect()}
     assert set(dim) == {"m1", "m2", "m3", "m4", "m5"}
-    assert dim["m5"]["media_name"] == "Never active" and dim["m5"]["in_latest_listing"] is False
+    # m5 was listed on D1 only: the D2 snapshot no longer had it, so it was deleted then
+    m5 = dim["m5"]
+    assert m5["media_name"] == "Never active" and m5["in_latest_listing"] is False
+    assert (m5["deleted"], m5["deleted_detected_dt"], m5["catalogue_last_seen_dt"]) == (
+        True,
+        D2,
+        D1,
+    )
     assert dim["m1"]["in_latest_listing"] is True
+    assert (dim["m1"]["deleted"], dim["m1"]["deleted_detected_dt"]) == (False, None)
+    assert dim["m3"]["deleted"] is None  # known from activity only: the catalogue never said
     assert dim["m3"]["media_name"] == "Only events" and dim["m3"]["first_activity_dt"] == D2
     assert dim["m1"]["first_activity_dt"] == D1 and dim["m1"]["last_activity_dt"] == D2

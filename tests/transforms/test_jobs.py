@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from transform_helpers import publish_run, published_table
 
 from wistia_dev.zips import build_glue_zip
 from wistia_pipeline import bronze
@@ -59,19 +60,18 @@ def ingest(sim, lake: Path, day: dt.date, run_id: str) -> None:
     ingest_day(settings, day, 2, list(ALL_STREAMS), run_id)
 
 
-def job_args(lake: Path, start: dt.date, end: dt.date) -> dict[str, str]:
-    return {"start_date": start.isoformat(), "end_date": end.isoformat(), "lake_uri": str(lake)}
+def job_args(lake: Path, start: dt.date, end: dt.date, run_id: str = "run-1") -> dict[str, str]:
+    return {
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "lake_uri": str(lake),
+        "run_id": run_id,
+    }
 
 
 def table(lake: Path, rel: str, order: str = "dt, media_id") -> list[dict]:
-    rel_path = lake / rel
-    pattern = f"{rel_path}/**/*.parquet"
-    con = duckdb.connect()
-    cur = con.execute(
-        f"SELECT * FROM read_parquet('{pattern}', hive_partitioning = true) ORDER BY {order}"
-    )
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+    """What readers see of a table: its published version."""
+    return published_table(lake, rel, order)
 
 
 def expected_gold(sim, start: dt.date, end: dt.date) -> dict[tuple[str, str], dict]:
@@ -148,6 +148,7 @@ def test_glue_scripts_from_zip_match_simulator(simulator_factory, tmp_path, capl
     env = {"WISTIA_PII_HASH_KEY": KEY}
     run_glue_script(SILVER_SCRIPT, {**args, "max_reject_share": "0.01"}, env, glue_zip)
     run_glue_script(GOLD_SCRIPT, args, env, glue_zip)
+    publish_run(lake, args["run_id"], *WINDOW)
     loaded_from = [r.getMessage() for r in caplog.records if "loaded from" in r.getMessage()]
     assert len(loaded_from) == 2
     assert all(str(glue_zip) in m for m in loaded_from), loaded_from  # the zip, not the tree
@@ -201,13 +202,18 @@ def load_script(path: Path):
     return module
 
 
+_RUNS = iter(range(1, 10_000))
+
+
 def run_in_process(lake: Path, start: dt.date, end: dt.date, **extra: str) -> None:
-    """The scripts' main() in this process (the session-scoped local Spark): fast reruns."""
-    argv = ["x"] + [
-        t for k, v in {**job_args(lake, start, end), **extra}.items() for t in (f"--{k}", v)
-    ]
+    """A pipeline run's silver and gold scripts' main() in this process (the session-scoped
+    local Spark), then its publish: fast reruns. Each call is a new run id."""
+    run_id = f"run-{next(_RUNS)}"
+    args = job_args(lake, start, end, run_id)
+    argv = ["x"] + [t for k, v in {**args, **extra}.items() for t in (f"--{k}", v)]
     load_script(SILVER_SCRIPT).main(argv)
-    load_script(GOLD_SCRIPT).main(argv[:7])
+    load_script(GOLD_SCRIPT).main(["x"] + [t for k, v in args.items() for t in (f"--{k}", v)])
+    publish_run(lake, run_id, start, end)
 
 
 def snapshot(lake: Path) -> dict[str, list[dict]]:
@@ -268,7 +274,7 @@ def write_events_run(lake: Path, day: dt.date, run_id: str, records: list, compl
     bronze.write_manifest(storage, str(lake), ctx, pending, completed_at)
 
 
-def test_reject_gate_missing_key_and_emptied_day(spark, tmp_path, monkeypatch):
+def test_reject_gate_missing_key_and_empty_later_run(spark, tmp_path, monkeypatch):
     lake = tmp_path / "lake"
     day = dt.date(2026, 3, 1)
     good = [
@@ -294,9 +300,8 @@ def test_reject_gate_missing_key_and_emptied_day(spark, tmp_path, monkeypatch):
     monkeypatch.setenv("WISTIA_PII_HASH_KEY", KEY)
     with pytest.raises(RejectShareExceeded, match="events: 1/21"):
         run_in_process(lake, day, day, max_reject_share="0.01")
-    rejects = table(lake, "silver/wistia/_rejects/events", order="reason")
-    assert [(r["reason"], r["_run_id"]) for r in rejects] == [("bad_received_at", "r1")]
-    assert not (lake / "silver" / "wistia" / "events").exists()  # nothing published
+    assert table(lake, "silver/wistia/_rejects/events", order="reason") == []  # not published
+    assert table(lake, "silver/wistia/events", order="event_key") == []  # nothing published
 
     run_in_process(lake, day, day, max_reject_share="0.1")
     assert len(table(lake, "silver/wistia/events", order="event_key")) == 20
@@ -305,12 +310,14 @@ def test_reject_gate_missing_key_and_emptied_day(spark, tmp_path, monkeypatch):
         ("m1", 20, 3, None)
     ]
 
-    # a later complete run with zero records empties the day (it supersedes the old data)
+    # A later complete run with zero records observed nothing: the day keeps its events (absence
+    # is not deletion), and its rejects are still those of every run read (r1's bad record).
     write_events_run(lake, day, "r2", [], "2026-03-03T00:00:00Z")
-    run_in_process(lake, day, day)
-    assert not list((lake / "silver/wistia/events").rglob("*.parquet"))
-    assert not list((lake / "gold/wistia/fact_media_daily").rglob("*.parquet"))
-    assert not list((lake / "silver/wistia/_rejects/events").rglob("*.parquet"))
+    run_in_process(lake, day, day, max_reject_share="0.1")
+    assert len(table(lake, "silver/wistia/events", order="event_key")) == 20
+    assert table(lake, "gold/wistia/fact_media_daily") == fact
+    rejects = table(lake, "silver/wistia/_rejects/events", order="reason")
+    assert [(r["reason"], r["_run_id"]) for r in rejects] == [("bad_received_at", "r1")]
 
 
 def test_silver_refuses_bronze_parts_that_do_not_match_their_manifest(spark, tmp_path, monkeypatch):

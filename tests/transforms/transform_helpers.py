@@ -1,11 +1,21 @@
-"""Bronze lines for transform tests, built with the ingestion's own envelope(), in memory."""
+"""Bronze for transform tests, built with the ingestion's own envelope(): lines in memory,
+or whole runs (parts + manifest) on a local lake."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
-from wistia_pipeline.bronze import RunContext, envelope
+from wistia_pipeline.bronze import (
+    PendingManifest,
+    RunContext,
+    envelope,
+    write_manifest,
+    write_parts,
+)
+from wistia_pipeline.publishing import PUBLISHED, parse_manifest, publish
+from wistia_pipeline.storage import open_storage
 
 PII_KEY = "unit-test-key-0b5e"  # a test-only HMAC key
 
@@ -27,3 +37,55 @@ def make_line(
     )
     source = f"file:///lake/bronze/wistia/{stream}/dt={day}/{run_id}/part-00000.ndjson.gz"
     return json.dumps(env), source
+
+
+def write_bronze_run(
+    lake: Path,
+    stream: str,
+    day: dt.date,
+    run_id: str,
+    records: list[tuple[object, str | None]],
+    completed_at: str,
+) -> None:
+    """One complete bronze run of ``(stream, day)`` on a local lake, as ingestion writes it.
+
+    ``records`` are ``(raw record, media_id)`` (media_id for the per-media streams, else None);
+    an empty list is a complete run that returned nothing, which still gets its manifest.
+    """
+    storage = open_storage(str(lake))
+    ctx = RunContext(run_id, day, day - dt.timedelta(days=2), day, "2026-03", completed_at)
+    lines = [
+        envelope(ctx, stream, day, rec, fetched_at=completed_at, request_path="/x", media_id=mid)
+        for rec, mid in records
+    ]
+    files = write_parts(storage, str(lake), stream, day, run_id, lines)
+    write_manifest(storage, str(lake), ctx, PendingManifest(stream, day, files, 1, 1), completed_at)
+
+
+def published_files(lake: Path, rel: str) -> list[str]:
+    """The data files the published manifests of table ``rel`` (e.g. ``gold/wistia/x``) list."""
+    manifests = sorted((lake / PUBLISHED / rel).rglob("symlink.txt"))
+    return [f for m in manifests for f in parse_manifest(m.read_text(encoding="utf-8"))]
+
+
+def published_table(lake: Path, rel: str, order: str = "dt, media_id") -> list[dict]:
+    """A table as readers see it (its published manifests), rows as dicts; ``dt`` comes from
+    the path, the version directory is dropped."""
+    import duckdb
+
+    files = published_files(lake, rel)
+    if not files:
+        return []
+    listed = ", ".join(f"'{f}'" for f in files)
+    con = duckdb.connect()
+    cur = con.execute(
+        f"SELECT * EXCLUDE (v) FROM read_parquet([{listed}], hive_partitioning = true, "
+        f"union_by_name = true) ORDER BY {order}"
+    )
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def publish_run(lake: Path, run_id: str, start: dt.date, end: dt.date) -> None:
+    """The pipeline's publish step for a run whose silver and gold jobs have run."""
+    publish(open_storage(str(lake)), str(lake), run_id, start, end)

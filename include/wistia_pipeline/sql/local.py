@@ -16,6 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wistia_pipeline.publishing import PUBLISHED, tables_root
+
 from .checks import CheckResult, check_result_from_rows
 from .loader import find_query, list_queries, load_sql
 from .render import render_template, validate_params
@@ -62,26 +64,56 @@ def local_lake_path(lake_uri: str) -> Path:
 
 
 def data_files(location: str) -> list[str]:
-    """Parquet files under ``location``, skipping ``_``/``.`` names below it (Hive/Athena rule)."""
+    """Files under ``location``, skipping ``_``/``.`` names below it (Hive/Athena rule)."""
     root = Path(location)
     if not root.is_dir():
         return []
     files = []
-    for path in root.rglob("*.parquet"):
+    for path in root.rglob("*"):
         relative = path.relative_to(root).parts
         if path.is_file() and not any(p.startswith(("_", ".")) for p in relative):
             files.append(str(path))
     return sorted(files)
 
 
+#: A data file and its partition values (in the table's partition-key order).
+DataFile = tuple[str, tuple[str, ...]]
+
+
+def partition_values(spec: TableSpec, path: str) -> tuple[str, ...] | None:
+    """The partition values ``path`` encodes (None when it does not match the layout)."""
+    regex = spec.partition_regex()
+    if regex is None:
+        return ()
+    match = re.search(regex, path)
+    return match.groups() if match else None
+
+
+def table_files(spec: TableSpec) -> list[DataFile]:
+    """The data files a local table reads, with their partition values: the files its
+    symlink manifests list, else the Parquet files under its location."""
+    out: list[DataFile] = []
+    for path in data_files(spec.location):
+        values = partition_values(spec, path)
+        if values is None:
+            continue
+        if not spec.symlink:
+            if path.endswith(".parquet"):
+                out.append((path, values))
+            continue
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        out.extend((line.strip(), values) for line in lines if line.strip())
+    return out
+
+
 def view_sql(
     con: duckdb.DuckDBPyConnection,
     database: str,
     spec: TableSpec,
-    files: Sequence[str] | None = None,
+    files: Sequence[DataFile] | None = None,
 ) -> str:
-    """The view of one table over ``files`` (default: the Parquet under its local location)."""
-    files = data_files(spec.location) if files is None else list(files)
+    """The view of one table over ``files`` (default: :func:`table_files` of its location)."""
+    files = table_files(spec) if files is None else list(files)
     target = f"{_ident(database)}.{_ident(spec.name)}"
     if not files:
         cols = ", ".join(
@@ -89,7 +121,7 @@ def view_sql(
         )
         return f"CREATE OR REPLACE VIEW {target} AS SELECT {cols} LIMIT 0"
     source = (
-        f"read_parquet([{', '.join(_quote(f) for f in files)}], "
+        f"read_parquet([{', '.join(_quote(f) for f, _ in files)}], "
         "hive_partitioning = false, union_by_name = true, filename = true)"
     )
     file_types = {
@@ -97,13 +129,20 @@ def view_sql(
         for name, dtype, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     }
     selects = [_data_column(spec, column, file_types) for column in spec.columns]
-    regex = spec.partition_regex()
-    for index, column in enumerate(spec.partitions, start=1):
-        selects.append(
-            f"CAST(regexp_extract(filename, {_quote(regex or '')}, {index}) AS "
-            f"{column.duckdb_type}) AS {_ident(column.name)}"
-        )
-    return f"CREATE OR REPLACE VIEW {target} AS SELECT {', '.join(selects)} FROM {source}"
+    if not spec.partitions:
+        return f"CREATE OR REPLACE VIEW {target} AS SELECT {', '.join(selects)} FROM {source}"
+    # Partition values come with each file (from its manifest's path), joined by file name.
+    keys = [f"_p{i}" for i in range(len(spec.partitions))]
+    rows = ", ".join(
+        "(" + ", ".join(_quote(v) for v in (path, *values)) + ")" for path, values in files
+    )
+    for key, column in zip(keys, spec.partitions, strict=True):
+        selects.append(f"CAST(_parts.{key} AS {column.duckdb_type}) AS {_ident(column.name)}")
+    return (
+        f"CREATE OR REPLACE VIEW {target} AS SELECT {', '.join(selects)} FROM {source} AS _data "
+        f"JOIN (VALUES {rows}) AS _parts(_file, {', '.join(keys)}) "
+        "ON _data.filename = _parts._file"
+    )
 
 
 def _data_column(spec: TableSpec, column: Column, file_types: dict[str, tuple[str, str]]) -> str:
@@ -123,11 +162,14 @@ def _data_column(spec: TableSpec, column: Column, file_types: dict[str, tuple[st
     return f"CAST({_ident(file_name)} AS {column.duckdb_type}) AS {_ident(column.name)}"
 
 
-def connect_local(lake_uri: str, database: str = "wistia") -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with schema ``database`` and one view per lake table."""
+def connect_local(
+    lake_uri: str, database: str = "wistia", area: str = PUBLISHED
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with schema ``database`` and one view per lake table,
+    over the published tables (readers) or the staged ones (``area="staging"``: the checks)."""
     import duckdb
 
-    lake = str(local_lake_path(lake_uri))
+    lake = tables_root(str(local_lake_path(lake_uri)), area)
     validate_params({"lake_uri": lake, "database": database})
     con = duckdb.connect(":memory:")
     try:
@@ -194,6 +236,7 @@ def run_checks_local(
     end_date: date,
     tolerance: float = 0.0,
     database: str = "wistia",
+    area: str = PUBLISHED,
 ) -> list[CheckResult]:
     """Run every ``checks/*.sql`` for the window on DuckDB; one :class:`CheckResult` each.
 
@@ -206,7 +249,7 @@ def run_checks_local(
         "tolerance": tolerance,
         "database": database,
     }
-    con = connect_local(lake_uri, database)
+    con = connect_local(lake_uri, database, area)
     try:
         results = []
         for name in list_queries("checks"):

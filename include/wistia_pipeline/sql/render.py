@@ -86,6 +86,7 @@ PARAMETERS: dict[str, Callable[[str, object], str]] = {
     "tolerance": _non_negative_number,
     "top_n": _positive_int,
     "lake_uri": _lake_uri,
+    "tables_uri": _lake_uri,  # the DDL's root: <lake>/published or <lake>/staging
 }
 
 

@@ -15,6 +15,8 @@ from sqlglot import exp
 from .loader import list_queries, load_sql
 from .render import render_template
 
+SYMLINK_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
+
 
 @dataclass(frozen=True)
 class Column:
@@ -30,13 +32,17 @@ class TableSpec:
     columns: tuple[Column, ...]  # data columns, in DDL order
     partitions: tuple[Column, ...]  # partition columns, in DDL order
     location_template: str | None  # rendered storage.location.template (projection), if any
+    # Stored as symlink manifests (SymlinkTextInputFormat): the files under LOCATION list the
+    # data files (write-audit-publish, wistia_pipeline.publishing); else they are the data.
+    symlink: bool = False
 
     @property
     def all_columns(self) -> tuple[Column, ...]:
         return self.columns + self.partitions
 
     def partition_regex(self) -> str | None:
-        """A regex over a data file's path capturing the partition values in order."""
+        """A regex over a file's path capturing the partition values in order (the manifest's
+        path for a symlink table, else the data file's)."""
         if not self.partitions:
             return None
         if not self.location_template or not self.location_template.startswith(self.location):
@@ -78,6 +84,7 @@ def parse_table_ddl(sql: str) -> TableSpec:
     partitions: tuple[Column, ...] = ()
     location = None
     template = None
+    symlink = False
     for prop in create.args["properties"].expressions:
         if isinstance(prop, exp.PartitionedByProperty):
             partitions = tuple(_column(c) for c in prop.this.expressions)
@@ -85,19 +92,24 @@ def parse_table_ddl(sql: str) -> TableSpec:
             location = prop.this.name
         elif isinstance(prop, exp.Property) and prop.name == "storage.location.template":
             template = prop.args["value"].name
+        elif isinstance(prop, exp.FileFormatProperty) and isinstance(
+            prop.this, exp.InputOutputFormat
+        ):
+            symlink = prop.this.args["input_format"].name == SYMLINK_INPUT_FORMAT
     if not location:
         raise ValueError(f"table {name}: no LOCATION")
     if not location.endswith("/"):
         location += "/"
-    return TableSpec(name, location, columns, partitions, template)
+    return TableSpec(name, location, columns, partitions, template, symlink)
 
 
-def table_specs(lake_uri: str, database: str = "wistia") -> list[TableSpec]:
-    """Every table defined in ``ddl/`` (DDL order), rendered for ``lake_uri``."""
+def table_specs(tables_uri: str, database: str = "wistia") -> list[TableSpec]:
+    """Every table defined in ``ddl/`` (DDL order), rendered for ``tables_uri``
+    (``<lake>/published`` or ``<lake>/staging``, see ``wistia_pipeline.publishing``)."""
     specs = []
     for name in list_queries("ddl"):
         sql = render_template(
-            load_sql("ddl", name), {"lake_uri": lake_uri, "database": database}, f"ddl/{name}"
+            load_sql("ddl", name), {"tables_uri": tables_uri, "database": database}, f"ddl/{name}"
         )
         if re.search(r"\bCREATE\s+EXTERNAL\s+TABLE\b", sql, re.IGNORECASE):
             specs.append(parse_table_ddl(sql))

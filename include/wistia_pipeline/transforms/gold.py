@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from .casts import latest_per_key
-from .schemas import GOLD_FACT_COLUMNS, GOLD_RECONCILIATION_COLUMNS
+from .schemas import GOLD_DIM_MEDIA_COLUMNS, GOLD_FACT_COLUMNS, GOLD_RECONCILIATION_COLUMNS
 
 
 def _per_event(events: DataFrame) -> DataFrame:
@@ -102,12 +102,40 @@ def reconciliation(fact: DataFrame) -> DataFrame:
     ).select(*GOLD_RECONCILIATION_COLUMNS)
 
 
-def dim_media(medias: DataFrame, fact_all: DataFrame) -> DataFrame:
+def _listing_status(medias: DataFrame, snapshot_days: DataFrame) -> DataFrame:
+    """Per catalogue media: ``in_latest_listing``, ``deleted`` and ``deleted_detected_dt``.
+
+    ``snapshot_days`` (column ``dt``) are the days a ``/medias`` snapshot was taken. The
+    listing is requested without the ``archived`` filter, which then returns archived and
+    active media alike (Wistia API spec), so an archived media stays listed (``archived``
+    true) and only a media that is gone from the catalogue misses a later snapshot.
+    """
+    later = snapshot_days.select(F.col("dt").alias("_snapshot_dt"))
+    missed = (
+        medias.join(later, F.col("_snapshot_dt") > F.col("last_seen_dt"))
+        .groupBy("media_id")
+        .agg(F.min("_snapshot_dt").alias("deleted_detected_dt"))
+    )
+    # Every snapshot day lists every media still in the catalogue: one that a snapshot after
+    # its last listing missed is gone, and is not in the latest listing either.
+    status = medias.select("media_id").join(missed, "media_id", "left")
+    deleted = F.col("deleted_detected_dt").isNotNull()
+    return status.select(
+        "media_id",
+        (~deleted).alias("in_latest_listing"),
+        deleted.alias("deleted"),
+        "deleted_detected_dt",
+    )
+
+
+def dim_media(medias: DataFrame, fact_all: DataFrame, snapshot_days: DataFrame) -> DataFrame:
     """One row per media ever seen: in the catalogue (any snapshot) or in any gold fact day.
 
-    Catalogue attributes are the latest known (a media missing from a later listing keeps
-    them; ``in_latest_listing`` is false then). Media known only from activity get their
-    latest event name.
+    Catalogue attributes are the latest known: a media missing from a later listing keeps
+    them, with ``in_latest_listing`` false, ``deleted`` true and ``deleted_detected_dt`` the
+    first snapshot day that no longer listed it (its captured fact days stay as they were).
+    Media known only from activity get their latest event name and ``deleted`` null (the
+    catalogue never said).
     """
     activity = fact_all.groupBy("media_id").agg(
         F.min("dt").alias("first_activity_dt"),
@@ -116,29 +144,14 @@ def dim_media(medias: DataFrame, fact_all: DataFrame) -> DataFrame:
     latest_name = latest_per_key(
         fact_all.where(F.col("media_name").isNotNull()), ["media_id"], [F.col("dt").desc()]
     ).select("media_id", F.col("media_name").alias("_activity_name"))
-    last_listing = medias.agg(F.max("last_seen_dt").alias("_last_listing_dt"))
-    catalogue = medias.crossJoin(last_listing).select(
-        "*", (F.col("last_seen_dt") == F.col("_last_listing_dt")).alias("in_latest_listing")
-    )
+    catalogue = medias.join(_listing_status(medias, snapshot_days), "media_id")
     joined = catalogue.join(activity, "media_id", "full_outer").join(
         latest_name, "media_id", "left"
     )
-    return joined.select(
-        "media_id",
+    named = joined.select(
+        "*",
         F.coalesce("name", "_activity_name").alias("media_name"),
-        "media_numeric_id",
-        "type",
-        "archived",
-        "created",
-        "updated",
-        "duration",
-        "status",
-        "section",
-        "thumbnail_url",
-        "folder_name",
         F.col("first_seen_dt").alias("catalogue_first_seen_dt"),
         F.col("last_seen_dt").alias("catalogue_last_seen_dt"),
-        F.coalesce("in_latest_listing", F.lit(False)).alias("in_latest_listing"),
-        "first_activity_dt",
-        "last_activity_dt",
-    )
+    ).withColumn("in_latest_listing", F.coalesce("in_latest_listing", F.lit(False)))
+    return named.select(*GOLD_DIM_MEDIA_COLUMNS)

@@ -2,7 +2,8 @@
 
 The scripts in ``glue_scripts/`` parse the job arguments and call :func:`run_silver` or
 :func:`run_gold`; what each stream and table is comes from :mod:`.registry` and
-``wistia_pipeline.streams``.
+``wistia_pipeline.streams``. Both jobs write through the run's
+:class:`~wistia_pipeline.publishing.Stage`: new versions, staged, never published here.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ import logging
 from pyspark.sql import DataFrame, SparkSession
 
 from wistia_pipeline import bronze
+from wistia_pipeline.publishing import Stage, gold_uri, rejects_uri, silver_uri
 from wistia_pipeline.storage import open_storage
 from wistia_pipeline.streams import stream_info
 
-from . import gold, lake_io
+from . import gold, lake_io, silver
 from .empty import empty_silver
 from .envelope import Checked, parse_envelopes
 from .pii import PiiHasher
 from .quality import RejectCount, check_reject_shares
 from .registry import SILVER, Spec
-from .tables import gold_uri, rejects_uri, silver_uri
 
 log = logging.getLogger(__name__)
 
@@ -32,93 +33,124 @@ def _check_streams(
 ) -> dict[str, tuple[Checked, list[dt.date]]]:
     """Per stream with complete bronze runs in the window: its checked rows and run days.
 
-    Every part is verified against its manifest before Spark reads it.
+    Every complete run of a day is read, not only the latest: a record an older run captured
+    and a later one lacks is still an observation. Every part is verified against its
+    manifest before Spark reads it.
     """
     storage = open_storage(lake)
     out: dict[str, tuple[Checked, list[dt.date]]] = {}
     for stream, spec in SILVER.items():
-        runs = bronze.select_complete_runs(storage, lake, stream, days)
+        runs = bronze.select_observed_runs(storage, lake, stream, days)
         log.info("%s: runs %s", stream, [(r.dt.isoformat(), r.run_id) for r in runs])
         if not runs:
             continue
         lines = lake_io.read_bronze_lines(spark, bronze.verified_file_uris(storage, runs))
         result = spec.check(parse_envelopes(lines, stream), days[0], days[-1])
-        out[stream] = (Checked(lake_io.persist(result.df)), [r.dt for r in runs])
+        run_days = sorted({r.dt for r in runs})
+        out[stream] = (Checked(lake_io.persist(result.df)), run_days)
     return out
 
 
 def _write_rejects(
-    spark: SparkSession, lake: str, stream: str, checked: Checked, run_days: list[dt.date]
+    stage: Stage, stream: str, checked: Checked, run_days: list[dt.date]
 ) -> RejectCount:
-    """Write (or clear) the run days' rejects of ``stream``; return its reject count."""
+    """Stage the run days' rejects of ``stream`` (empty when none); return its reject count."""
     table = stream_info(stream).silver_table
     ok = checked.df["_reject_reason"].isNull().alias("ok")
     by_ok = {r["ok"]: r["count"] for r in checked.df.groupBy(ok).count().collect()}
     count = RejectCount(table, sum(by_ok.values()), by_ok.get(False, 0))
+    uri = rejects_uri(stage.lake_uri, table)
     if count.rejected:
-        lake_io.write_window(spark, checked.rejects, rejects_uri(lake, table), run_days, ["reason"])
+        lake_io.write_window(checked.rejects, stage, uri, run_days, ["reason"])
     else:
-        lake_io.clear_partitions(spark, rejects_uri(lake, table), run_days)
+        lake_io.clear_partitions(stage, uri, run_days)
     return count
 
 
 def _write_silver(
-    spark: SparkSession, lake: str, spec: Spec, rows: DataFrame, run_days: list[dt.date]
+    spark: SparkSession, stage: Stage, spec: Spec, built: DataFrame, run_days: list[dt.date]
 ) -> None:
-    """Write the run days of ``spec.table``; rebuild its derived tables from all of it."""
-    uri = silver_uri(lake, spec.table)
-    lake_io.write_window(spark, rows, uri, run_days, spec.sort_by)
+    """Stage the run days of ``spec.table``; rebuild its derived tables from all of it.
+
+    What is staged per key is the latest observation over the rows just built and the rows
+    the published partition has, so a day re-ingested without a key keeps that key's row.
+    """
+    uri = silver_uri(stage.lake_uri, spec.table)
+    existing = lake_io.read_partitions(spark, stage, uri, run_days, published_only=True)
+    rows = lake_io.persist(silver.latest_observations(built, existing, spec.keys))
+    lake_io.write_window(rows, stage, uri, run_days, spec.sort_by)
     if not spec.derived:
         return
-    every = lake_io.read_table(spark, uri, rows.schema)
+    every = lake_io.read_table(spark, stage, uri, rows.schema)
     if every is None:
-        raise RuntimeError(f"silver table {spec.table} missing right after writing it")
+        raise RuntimeError(f"silver table {spec.table} missing right after staging it")
     every = lake_io.persist(every)
     for table in spec.derived:
-        lake_io.write_whole(table.build(every), silver_uri(lake, table.table), table.sort_by)
+        derived_uri = silver_uri(stage.lake_uri, table.table)
+        lake_io.write_whole(table.build(every), stage, derived_uri, table.sort_by)
 
 
 def run_silver(
-    spark: SparkSession, lake: str, days: list[dt.date], hasher: PiiHasher, max_share: float
+    spark: SparkSession,
+    lake: str,
+    days: list[dt.date],
+    run_id: str,
+    hasher: PiiHasher,
+    max_share: float,
 ) -> None:
-    """Bronze -> silver for ``days``: rejects first, then nothing published above ``max_share``.
+    """Bronze -> silver for ``days``, staged for run ``run_id``: rejects first, then nothing
+    staged above ``max_share``.
 
-    Only the dt partitions of days with a complete bronze run are rewritten; such a day whose
-    run has no valid rows is emptied (that run supersedes older data).
+    Only the dt partitions of days with a complete bronze run are staged, each with the
+    latest observation per key over all of that day's complete runs and the rows its published
+    partition had; a run without a key (or without any rows) never removes it. The rejects of
+    those days are replaced by the rejects of the runs read.
     """
+    stage = Stage.begin(open_storage(lake), lake, run_id, days[0], days[-1])
     checked = _check_streams(spark, lake, days)
-    counts = [_write_rejects(spark, lake, s, c, run_days) for s, (c, run_days) in checked.items()]
+    counts = [_write_rejects(stage, s, c, run_days) for s, (c, run_days) in checked.items()]
     log.info("reject counts: %s", counts)
     check_reject_shares(counts, max_share)
     for stream, (result, run_days) in checked.items():
         spec = SILVER[stream]
-        rows = lake_io.persist(spec.build(result.valid, hasher))
-        _write_silver(spark, lake, spec, rows, run_days)
+        _write_silver(spark, stage, spec, spec.build(result.valid, hasher), run_days)
+    stage.finish_step("silver")
     spark.catalog.clearCache()
 
 
-def _silver_window(spark: SparkSession, lake: str, table: str, days: list[dt.date]) -> DataFrame:
-    """The window's partitions of a silver table; empty (typed) when it has none yet."""
-    df = lake_io.read_partitions(spark, silver_uri(lake, table), days)
+def _silver_window(spark: SparkSession, stage: Stage, table: str, days: list[dt.date]) -> DataFrame:
+    """The window's partitions of a silver table as the run sees them; empty (typed) when none."""
+    df = lake_io.read_partitions(spark, stage, silver_uri(stage.lake_uri, table), days)
     return df if df is not None else empty_silver(spark, table)
 
 
-def run_gold(spark: SparkSession, lake: str, days: list[dt.date]) -> None:
-    """Silver -> gold: rewrite the window of the fact and reconciliation, rebuild dim_media."""
-    medias = lake_io.read_table(spark, silver_uri(lake, "medias"))
+def _snapshot_days(spark: SparkSession, stage: Stage) -> DataFrame:
+    """``dt`` of every ``/medias`` snapshot silver holds: the days the catalogue was listed."""
+    empty = empty_silver(spark, "medias_snapshots")
+    uri = silver_uri(stage.lake_uri, "medias_snapshots")
+    snapshots = lake_io.read_table(spark, stage, uri, empty.schema)
+    return (empty if snapshots is None else snapshots).select("dt").distinct()
+
+
+def run_gold(spark: SparkSession, lake: str, days: list[dt.date], run_id: str) -> None:
+    """Silver -> gold, staged for run ``run_id`` (reading the silver it staged): the window of
+    the fact and reconciliation, and a rebuilt dim_media."""
+    stage = Stage.resume(open_storage(lake), lake, run_id, days[0], days[-1])
+    medias = lake_io.read_table(spark, stage, silver_uri(lake, "medias"))
     if medias is None:
         medias = empty_silver(spark, "medias")
     events, stats, analytics = (
-        _silver_window(spark, lake, table, days)
+        _silver_window(spark, stage, table, days)
         for table in ("events", "media_daily_stats", "media_analytics_daily")
     )
     fact = lake_io.persist(gold.fact_media_daily(events, stats, analytics, medias))
-    lake_io.write_window(spark, fact, gold_uri(lake, "fact_media_daily"), days, ["media_id"])
-    lake_io.write_window(
-        spark, gold.reconciliation(fact), gold_uri(lake, "reconciliation"), days, ["media_id"]
-    )
-    fact_all = lake_io.read_table(spark, gold_uri(lake, "fact_media_daily"), fact.schema)
+    lake_io.write_window(fact, stage, gold_uri(lake, "fact_media_daily"), days, ["media_id"])
+    recon = gold.reconciliation(fact)
+    lake_io.write_window(recon, stage, gold_uri(lake, "reconciliation"), days, ["media_id"])
+    fact_all = lake_io.read_table(spark, stage, gold_uri(lake, "fact_media_daily"), fact.schema)
     if fact_all is None:  # nothing written yet and nothing to write
         fact_all = fact
-    lake_io.write_whole(gold.dim_media(medias, fact_all), gold_uri(lake, "dim_media"), ["media_id"])
+    dim = gold.dim_media(medias, fact_all, _snapshot_days(spark, stage))
+    lake_io.write_whole(dim, stage, gold_uri(lake, "dim_media"), ["media_id"])
+    stage.finish_step("gold")
     spark.catalog.clearCache()

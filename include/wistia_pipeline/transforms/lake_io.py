@@ -1,6 +1,7 @@
-"""Spark I/O for the Glue jobs' ``main()``: session, bronze lines, partitioned table writes.
+"""Spark I/O for the Glue jobs' ``main()``: session, bronze lines, staged table writes.
 
-Kept apart from the pure transforms; works on local paths and ``s3://`` (Hadoop FileSystem).
+Kept apart from the pure transforms; works on local paths and ``s3://``. Tables are read and
+written through a :class:`wistia_pipeline.publishing.Stage` (write-audit-publish).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
+
+from wistia_pipeline.publishing import Stage, data_files_of, version_dir
 
 log = logging.getLogger(__name__)
 
@@ -29,27 +32,6 @@ def spark_session(app_name: str) -> SparkSession:
     return spark
 
 
-def _fs_and_path(spark: SparkSession, uri: str):  # -> (hadoop FileSystem, hadoop Path)
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
-
-
-def path_exists(spark: SparkSession, uri: str) -> bool:
-    fs, path = _fs_and_path(spark, uri)
-    return bool(fs.exists(path))
-
-
-def delete_path(spark: SparkSession, uri: str) -> None:
-    fs, path = _fs_and_path(spark, uri)
-    if fs.exists(path) and not fs.delete(path, True):
-        raise OSError(f"could not delete {uri}")
-
-
-def partition_uri(table_uri: str, day: dt.date) -> str:
-    return f"{table_uri.rstrip('/')}/dt={day.isoformat()}"
-
-
 def read_bronze_lines(spark: SparkSession, file_uris: Sequence[str]) -> DataFrame:
     """``value`` (one NDJSON line; gzip by extension) and ``source_file`` of bronze parts."""
     if not file_uris:
@@ -59,73 +41,100 @@ def read_bronze_lines(spark: SparkSession, file_uris: Sequence[str]) -> DataFram
     )
 
 
-def read_partitions(
-    spark: SparkSession, table_uri: str, days: Iterable[dt.date]
-) -> DataFrame | None:
-    """The existing ``dt=`` partitions of a Parquet table among ``days``; None if there are none.
-
-    Only the named partition directories are listed (no scan of the whole table history).
-    """
-    paths = [p for p in (partition_uri(table_uri, d) for d in days) if path_exists(spark, p)]
-    if not paths:
-        return None
-    df = spark.read.option("basePath", table_uri).parquet(*paths)
-    return df.withColumn("dt", F.col("dt").cast("date"))
-
-
-def read_table(
-    spark: SparkSession, table_uri: str, schema: StructType | None = None
-) -> DataFrame | None:
-    """A whole Parquet table (all partitions), or None when it does not exist yet.
-
-    With ``schema`` (as written) a table whose partitions were all emptied reads as empty.
-    """
-    if not path_exists(spark, table_uri):
-        return None
-    reader = spark.read if schema is None else spark.read.schema(schema)
-    df = reader.parquet(table_uri)
+def _read_files(
+    spark: SparkSession, table_uri: str, files: Sequence[str], schema: StructType | None
+) -> DataFrame:
+    """Data files of one table; ``dt`` (if partitioned) comes from the path, ``v`` is dropped."""
+    reader = spark.read.option("basePath", table_uri.rstrip("/") + "/")
+    if schema is not None:
+        reader = reader.schema(schema)
+    df = reader.parquet(*files)
+    if "v" in df.columns:
+        df = df.drop("v")
     if "dt" in df.columns:
         df = df.withColumn("dt", F.col("dt").cast("date"))
     return df
 
 
-def write_window(
+def read_partitions(
     spark: SparkSession,
+    stage: Stage,
+    table_uri: str,
+    days: Iterable[dt.date],
+    *,
+    published_only: bool = False,
+) -> DataFrame | None:
+    """The ``dt`` partitions of ``days`` as this run sees them (staged, else published), or
+    only the published ones; None when none of them has any data file."""
+    pick = stage.published_files if published_only else stage.current_files
+    files = [f for day in sorted(set(days)) for f in (pick(table_uri, day) or [])]
+    return _read_files(spark, table_uri, files, None) if files else None
+
+
+def read_table(
+    spark: SparkSession, stage: Stage, table_uri: str, schema: StructType | None = None
+) -> DataFrame | None:
+    """A whole table as this run sees it: every partition (staged, else published), or the
+    whole-table manifest. None when it has no data yet; with ``schema`` an emptied table
+    reads as empty."""
+    days = stage.days(table_uri)
+    if days:
+        listed = [stage.current_files(table_uri, day) for day in days]
+    else:
+        listed = [stage.current_files(table_uri, None)]
+    if all(files is None for files in listed):
+        return None
+    files = [f for group in listed for f in (group or [])]
+    if not files:
+        return spark.createDataFrame([], schema) if schema is not None else None
+    return _read_files(spark, table_uri, files, schema)
+
+
+def write_window(
     df: DataFrame,
+    stage: Stage,
     table_uri: str,
     authoritative_days: Iterable[dt.date],
     sort_by: Sequence[str] = (),
 ) -> dict[str, int]:
-    """Overwrite only the ``dt`` partitions present in ``df`` (dynamic partition overwrite).
+    """Write ``df``'s ``dt`` partitions as a new version and stage them.
 
-    Days in ``authoritative_days`` that ``df`` has no rows for are emptied (their partition is
-    deleted), so a re-ingested day that became empty supersedes older data. Returns rows per dt.
+    Days in ``authoritative_days`` that ``df`` has no rows for are staged empty. Nothing is
+    overwritten: readers keep seeing the published version until the run is published.
+    Returns rows per dt.
     """
     counts = {r["dt"].isoformat(): int(r["count"]) for r in df.groupBy("dt").count().collect()}
     if counts:
-        out = df.repartition("dt")
+        out = df.withColumn("v", F.lit(stage.version)).repartition("dt")
         if sort_by:
             out = out.sortWithinPartitions(*sort_by)
-        out.write.mode("overwrite").partitionBy("dt").parquet(table_uri)
-    clear_partitions(
-        spark, table_uri, [d for d in authoritative_days if d.isoformat() not in counts]
-    )
-    log.info("wrote %s: %s", table_uri, counts)
+        out.write.mode("append").partitionBy("dt", "v").parquet(table_uri)
+    days = {dt.date.fromisoformat(d) for d in counts} | set(authoritative_days)
+    for day in sorted(days):
+        written = version_dir(table_uri, day, stage.version)
+        stage.stage(
+            table_uri,
+            day,
+            data_files_of(stage.storage, written) if day.isoformat() in counts else [],
+        )
+    log.info("staged %s: %s", table_uri, counts)
     return counts
 
 
-def clear_partitions(spark: SparkSession, table_uri: str, days: Iterable[dt.date]) -> None:
-    """Delete the ``dt`` partitions of ``days`` (absent ones are fine)."""
+def clear_partitions(stage: Stage, table_uri: str, days: Iterable[dt.date]) -> None:
+    """Stage the ``dt`` partitions of ``days`` empty."""
     for day in sorted(set(days)):
-        delete_path(spark, partition_uri(table_uri, day))
+        stage.stage(table_uri, day, [])
 
 
-def write_whole(df: DataFrame, table_uri: str, sort_by: Sequence[str] = ()) -> None:
-    """Replace a non-partitioned table. ``df`` must not be lazily read from ``table_uri``."""
+def write_whole(df: DataFrame, stage: Stage, table_uri: str, sort_by: Sequence[str] = ()) -> None:
+    """Write a non-partitioned table as a new version and stage it."""
     out = df.coalesce(1)
     if sort_by:
         out = out.sortWithinPartitions(*sort_by)
-    out.write.mode("overwrite").parquet(table_uri)
+    written = version_dir(table_uri, None, stage.version)
+    out.write.mode("overwrite").parquet(written)
+    stage.stage(table_uri, None, data_files_of(stage.storage, written))
 
 
 def persist(df: DataFrame) -> DataFrame:

@@ -35,13 +35,16 @@ class Spec:
 
     ``check`` types and rejects the parsed envelopes of the window; ``build`` turns the valid
     rows into ``table`` (partitioned by ``dt``, rows sorted by ``sort_by`` within a file);
-    ``derived`` tables are rebuilt from all of ``table`` afterwards (snapshot streams).
+    ``keys`` is the table's natural key: per key the latest observation is kept across runs
+    and the already published rows (:func:`silver.latest_observations`); ``derived`` tables
+    are rebuilt from all of ``table`` afterwards (snapshot streams).
     """
 
     check: CheckFn
     build: BuildFn
     table: str
     sort_by: tuple[str, ...]
+    keys: tuple[str, ...]
     derived: tuple[Derived, ...] = ()
 
     @property
@@ -61,25 +64,32 @@ def _without_pii(build: Callable[[DataFrame], DataFrame]) -> BuildFn:
 # In the order the job processes them (and lists them in reject-share errors).
 SILVER: dict[str, Spec] = {
     "events": Spec(
-        silver.check_events, silver.events_silver, "events", ("media_id", "received_at")
+        silver.check_events,
+        silver.events_silver,
+        "events",
+        ("media_id", "received_at"),
+        keys=("event_key",),
     ),
     "media_by_date": Spec(
         silver.check_media_by_date,
         _without_pii(silver.media_daily_stats_silver),
         "media_daily_stats",
         ("media_id",),
+        keys=("media_id", "dt"),
     ),
     "analytics": Spec(
         silver.check_analytics,
         _without_pii(silver.media_analytics_silver),
         "media_analytics_daily",
         ("media_id",),
+        keys=("media_id", "dt"),
     ),
     "medias": Spec(
         _snapshot(silver.check_medias),
         _without_pii(silver.medias_snapshot_silver),
         "medias_snapshots",
         ("media_id",),
+        keys=("media_id", "dt"),
         derived=(
             Derived("medias", silver.medias_current, ("media_id",)),
             Derived("medias_history", silver.medias_history, ("media_id", "valid_from_dt")),
@@ -90,6 +100,7 @@ SILVER: dict[str, Spec] = {
         silver.visitors_snapshot_silver,
         "visitors_snapshots",
         ("visitor_key",),
+        keys=("visitor_key", "dt"),
         derived=(Derived("visitors", silver.visitors_current, ("visitor_key",)),),
     ),
 }

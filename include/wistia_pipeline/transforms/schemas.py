@@ -228,3 +228,25 @@ GOLD_FACT_COLUMNS = (
 )
 
 GOLD_RECONCILIATION_COLUMNS = ("media_id", "events_count", "play_count", "difference", "dt")
+
+GOLD_DIM_MEDIA_COLUMNS = (
+    "media_id",
+    "media_name",
+    "media_numeric_id",
+    "type",
+    "archived",
+    "created",
+    "updated",
+    "duration",
+    "status",
+    "section",
+    "thumbnail_url",
+    "folder_name",
+    "catalogue_first_seen_dt",
+    "catalogue_last_seen_dt",
+    "in_latest_listing",
+    "deleted",
+    "deleted_detected_dt",
+    "first_activity_dt",
+    "last_activity_dt",
+)

@@ -3,6 +3,8 @@
 Each ``check_*`` takes the output of :func:`envelope.parse_envelopes` and returns
 :class:`Checked` (typed columns + ``_reject_reason``); each ``*_silver`` takes the valid rows
 and returns the table as written (one row per key, latest ingested copy wins).
+:func:`latest_observations` then merges those rows with what silver already holds for the
+same days: absence from a later run is not deletion (docs/architecture.md, "Metric contract").
 """
 
 from __future__ import annotations
@@ -40,6 +42,29 @@ from .schemas import (
 def _latest() -> list[Column]:
     """Order for "latest ingested copy first"."""
     return [F.col("_fetched_at").desc_nulls_last(), F.col("_run_id").desc_nulls_last()]
+
+
+def latest_observations(
+    new: DataFrame, existing: DataFrame | None, keys: Sequence[str]
+) -> DataFrame:
+    """Per ``keys`` the latest observation among ``new`` rows and ``existing`` silver rows.
+
+    A key that ``new`` lacks keeps its ``existing`` row: a run that did not return a media-day
+    (a 404 after the media was deleted, a stream not fetched, pages that never came back) did
+    not observe it, so it cannot erase what an earlier run captured; bronze expires, so the
+    published silver partition is itself part of that history. A row that is present, even
+    with zero counts, is an observation and wins when it is later (``_fetched_at``, then
+    ``_run_id``). On a tie (the same bronze row read again) the ``new`` row wins, so a fixed
+    transform reaches the day on a rerun. Columns and their order are ``new``'s; applying it
+    twice changes nothing.
+    """
+    if existing is None:
+        return latest_per_key(new, keys, _latest())
+    rows = new.withColumn("_existing", F.lit(False)).unionByName(
+        existing.withColumn("_existing", F.lit(True)), allowMissingColumns=True
+    )
+    order = [*_latest(), F.col("_existing").asc()]
+    return latest_per_key(rows, keys, order).select(*new.columns)
 
 
 @dataclass(frozen=True)

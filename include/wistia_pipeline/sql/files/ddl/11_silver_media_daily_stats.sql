@@ -8,8 +8,10 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.media_daily_stats (
   _fetched_at timestamp
 )
 PARTITIONED BY (dt string)
-STORED AS PARQUET
-LOCATION '${lake_uri}/silver/wistia/media_daily_stats/'
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+LOCATION '${tables_uri}/silver/wistia/media_daily_stats/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',
@@ -17,5 +19,5 @@ TBLPROPERTIES (
   'projection.dt.range' = '2020-01-01,NOW',
   'projection.dt.interval' = '1',
   'projection.dt.interval.unit' = 'DAYS',
-  'storage.location.template' = '${lake_uri}/silver/wistia/media_daily_stats/dt=$${dt}/'
+  'storage.location.template' = '${tables_uri}/silver/wistia/media_daily_stats/dt=$${dt}/'
 );

@@ -17,8 +17,10 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.media_analytics_daily (
   _fetched_at timestamp
 )
 PARTITIONED BY (dt string)
-STORED AS PARQUET
-LOCATION '${lake_uri}/silver/wistia/media_analytics_daily/'
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+LOCATION '${tables_uri}/silver/wistia/media_analytics_daily/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',
@@ -26,5 +28,5 @@ TBLPROPERTIES (
   'projection.dt.range' = '2020-01-01,NOW',
   'projection.dt.interval' = '1',
   'projection.dt.interval.unit' = 'DAYS',
-  'storage.location.template' = '${lake_uri}/silver/wistia/media_analytics_daily/dt=$${dt}/'
+  'storage.location.template' = '${tables_uri}/silver/wistia/media_analytics_daily/dt=$${dt}/'
 );

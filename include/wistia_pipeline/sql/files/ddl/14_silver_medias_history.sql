@@ -23,5 +23,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.medias_history (
   _run_id string,
   _fetched_at timestamp
 )
-STORED AS PARQUET
-LOCATION '${lake_uri}/silver/wistia/medias_history/';
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+LOCATION '${tables_uri}/silver/wistia/medias_history/';

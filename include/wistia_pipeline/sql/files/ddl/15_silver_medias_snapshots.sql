@@ -20,8 +20,10 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.medias_snapshots (
   _fetched_at timestamp
 )
 PARTITIONED BY (dt string)
-STORED AS PARQUET
-LOCATION '${lake_uri}/silver/wistia/medias_snapshots/'
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+LOCATION '${tables_uri}/silver/wistia/medias_snapshots/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',
@@ -29,5 +31,5 @@ TBLPROPERTIES (
   'projection.dt.range' = '2020-01-01,NOW',
   'projection.dt.interval' = '1',
   'projection.dt.interval.unit' = 'DAYS',
-  'storage.location.template' = '${lake_uri}/silver/wistia/medias_snapshots/dt=$${dt}/'
+  'storage.location.template' = '${tables_uri}/silver/wistia/medias_snapshots/dt=$${dt}/'
 );

@@ -18,5 +18,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.visitors (
   _run_id string,
   _fetched_at timestamp
 )
-STORED AS PARQUET
-LOCATION '${lake_uri}/silver/wistia/visitors/';
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+LOCATION '${tables_uri}/silver/wistia/visitors/';

@@ -6,8 +6,10 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.rejects (
   _run_id string
 )
 PARTITIONED BY (source_table string, dt string)
-STORED AS PARQUET
-LOCATION '${lake_uri}/silver/wistia/_rejects/'
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+LOCATION '${tables_uri}/silver/wistia/_rejects/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.source_table.type' = 'enum',
@@ -17,5 +19,5 @@ TBLPROPERTIES (
   'projection.dt.range' = '2020-01-01,NOW',
   'projection.dt.interval' = '1',
   'projection.dt.interval.unit' = 'DAYS',
-  'storage.location.template' = '${lake_uri}/silver/wistia/_rejects/$${source_table}/dt=$${dt}/'
+  'storage.location.template' = '${tables_uri}/silver/wistia/_rejects/$${source_table}/dt=$${dt}/'
 );
