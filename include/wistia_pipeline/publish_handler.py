@@ -28,7 +28,9 @@ def _date(event: dict[str, Any], key: str) -> date:
     try:
         return date.fromisoformat(str(event[key]))
     except (KeyError, ValueError):
-        raise ValueError(f"event field {key!r} must be YYYY-MM-DD, got {event.get(key)!r}") from None
+        raise ValueError(
+            f"event field {key!r} must be YYYY-MM-DD, got {event.get(key)!r}"
+        ) from None
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

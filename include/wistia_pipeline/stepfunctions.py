@@ -555,7 +555,7 @@ def _publish() -> dict[str, Any]:
                 *_catch(),
             ],
             Next=next_state,
-        )
+        ),
     }
 
 
