@@ -491,59 +491,45 @@ def compare_media_days(
 
 
 def gold_rows(lake_uri: str, start: date, end: date) -> dict[str, list[tuple]]:
-    """Every gold table's Parquet rows (sorted, without :data:`IGNORED_COLUMNS`); the ``dt``
+    """Every published gold table's rows (sorted, without :data:`IGNORED_COLUMNS`); the ``dt``
     partitioned ones limited to ``[start, end]``. ``lake_uri``: ``s3://...`` (read through
     this process's boto3) or a local lake directory."""
     import duckdb
 
+    from wistia_pipeline.publishing import gold_uri, published_files
+    from wistia_pipeline.storage import open_storage
     from wistia_pipeline.streams import GOLD_TABLES
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = _local_copy(lake_uri, "gold/wistia/", Path(tmp)) if "://" in lake_uri else None
-        base = (root or Path(lake_uri)) / "gold" / "wistia"
-        out: dict[str, list[tuple]] = {}
-        con = duckdb.connect()
-        try:
-            for table in GOLD_TABLES:
-                files = sorted(str(p) for p in (base / table).rglob("*.parquet"))
-                if not files:
-                    out[table] = []
-                    continue
-                source = f"read_parquet({files!r}, hive_partitioning = true, union_by_name = true)"
-                cols = [
-                    r[0]
-                    for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-                    if r[0] not in IGNORED_COLUMNS
-                ]
-                where = (
-                    f" WHERE CAST(dt AS VARCHAR) BETWEEN '{start}' AND '{end}'"
-                    if "dt" in cols
-                    else ""
-                )
-                select = ", ".join(f'"{c}"' for c in cols)
-                out[table] = con.execute(
-                    f"SELECT {select} FROM {source}{where} ORDER BY ALL"
-                ).fetchall()
-        finally:
-            con.close()
+    storage = open_storage(lake_uri)
+    out: dict[str, list[tuple]] = {}
+    with tempfile.TemporaryDirectory() as tmp, duckdb.connect() as con:
+        for table in GOLD_TABLES:
+            files = published_files(storage, lake_uri, gold_uri(lake_uri, table))
+            if "://" in lake_uri:
+                files = [_download(storage, lake_uri, f, Path(tmp)) for f in files]
+            out[table] = _rows(con, files, start, end) if files else []
     return out
 
 
-def _local_copy(lake_uri: str, prefix: str, target: Path) -> Path:
-    """Download ``<lake>/<prefix>`` under ``target`` (same relative layout); ``target``."""
-    bucket, _, root = lake_uri.removeprefix("s3://").partition("/")
-    root = root.strip("/")
-    full = f"{root}/{prefix}" if root else prefix
-    s3 = boto3.client("s3")
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=full):
-        for obj in page.get("Contents", []):
-            rel = obj["Key"][len(root) :].lstrip("/") if root else obj["Key"]
-            if not rel.endswith(".parquet"):
-                continue
-            path = target / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, obj["Key"], str(path))
-    return target
+def _rows(con: Any, files: list[str], start: date, end: date) -> list[tuple]:
+    """Rows of Parquet ``files`` (``dt`` from their ``dt=`` path, the version dropped)."""
+    source = f"read_parquet({files!r}, hive_partitioning = true, union_by_name = true)"
+    cols = [
+        r[0]
+        for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        if r[0] not in (*IGNORED_COLUMNS, "v")
+    ]
+    where = f" WHERE CAST(dt AS VARCHAR) BETWEEN '{start}' AND '{end}'" if "dt" in cols else ""
+    select = ", ".join(f'"{c}"' for c in cols)
+    return con.execute(f"SELECT {select} FROM {source}{where} ORDER BY ALL").fetchall()
+
+
+def _download(storage: Any, lake_uri: str, uri: str, target: Path) -> str:
+    """``uri`` copied under ``target`` at its path below the lake (keeps ``dt=``/``v=``)."""
+    path = target / uri[len(lake_uri.rstrip("/")) + 1 :]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(storage.read_bytes(uri))
+    return str(path)
 
 
 def print_summary(stack: Stack, start: date, end: date, top_n: int = TOP_N) -> None:

@@ -432,6 +432,24 @@ def collect_garbage(
     return len(doomed)
 
 
+def published_files(storage: Storage, lake_uri: str, table_uri: str) -> list[str]:
+    """Every data file the published manifests of a table list (all partitions, or whole)."""
+    prefix = manifest_uri(lake_uri, PUBLISHED, table_uri).rsplit("/", 1)[0]
+    return [
+        f
+        for uri in storage.list(prefix)
+        if uri.endswith("/" + MANIFEST_NAME)
+        for f in parse_manifest(storage.read_bytes(uri).decode("utf-8"))
+    ]
+
+
+def _partition_day(segment: str) -> date | None:
+    try:
+        return date.fromisoformat(segment[len("dt=") :])
+    except ValueError:
+        return None
+
+
 def adopt_unversioned(storage: Storage, lake_uri: str) -> int:
     """Publish Parquet files written outside a ``v=`` version (a lake from before this layout,
     or one written by another tool): each partition's (or whole table's) files get a
@@ -444,7 +462,9 @@ def adopt_unversioned(storage: Storage, lake_uri: str) -> int:
             parts = uri[len(prefix) :].split("/")
             if not uri.endswith(".parquet") or any(p.startswith(("_", ".", "v=")) for p in parts):
                 continue
-            day = date.fromisoformat(parts[0][3:]) if parts[0].startswith("dt=") else None
+            day = _partition_day(parts[0]) if parts[0].startswith("dt=") else None
+            if parts[0].startswith("dt=") and day is None:
+                continue  # not a day: no reader could ever see it
             groups.setdefault(day, []).append(uri)
         for day, files in groups.items():
             target = manifest_uri(lake_uri, PUBLISHED, table_uri, day)
@@ -452,3 +472,28 @@ def adopt_unversioned(storage: Storage, lake_uri: str) -> int:
                 write_manifest(storage, target, sorted(files))
                 written += 1
     return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m wistia_pipeline.publishing adopt|stages LAKE``: operator commands."""
+    import argparse
+
+    from wistia_pipeline.storage import open_storage
+
+    parser = argparse.ArgumentParser(prog="python -m wistia_pipeline.publishing")
+    parser.add_argument("command", choices=["adopt", "stages"])
+    parser.add_argument("lake", help="the lake root: a local path or s3://bucket/prefix")
+    args = parser.parse_args(argv)
+    storage = open_storage(args.lake)
+    if args.command == "adopt":
+        print(f"published {adopt_unversioned(storage, args.lake)} manifest(s)")
+        return 0
+    for record in stages(storage, args.lake):
+        state = f"published {record.published_at}" if record.published_at else "unpublished"
+        steps = ",".join(record.steps) or "-"
+        print(f"{record.run_id}\t[{record.start}, {record.end}]\tsteps {steps}\t{state}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -22,6 +22,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from wistia_awslocal.athena import install
 from wistia_awslocal.athena_catalog import partition_filter
 from wistia_awslocal.athena_results import athena_type, java_double, to_text
+from wistia_pipeline.publishing import PUBLISHED, adopt_unversioned, tables_root
 from wistia_pipeline.sql import (
     check_result_from_athena,
     list_queries,
@@ -29,9 +30,11 @@ from wistia_pipeline.sql import (
     run_checks_local,
     run_query_local,
 )
+from wistia_pipeline.storage import LocalStorage, S3Storage
 
 REGION = "us-east-1"
 DB = "wistia"
+TABLES = tables_root("s3://lake", PUBLISHED)  # the DDL's root: the published manifests
 DAYS = [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)]
 BIG_DAY = date(2026, 3, 4)  # 1500 events: more than one GetQueryResults page
 WINDOW = {"start_date": DAYS[0], "end_date": DAYS[-1], "database": DB, "tolerance": 0.0}
@@ -139,6 +142,7 @@ def build_lake(root: Path) -> Path:
     (fact / "_SUCCESS").write_text("")
     (fact / "_temporary" / "0").mkdir(parents=True)
     (fact / "_temporary" / "0" / "part-0.parquet").write_bytes(b"junk")
+    adopt_unversioned(LocalStorage(), str(root))  # what the local runner reads
     return root
 
 
@@ -221,9 +225,12 @@ def lake(tmp_path_factory: pytest.TempPathFactory, athena: Any, s3: Any) -> Path
     s3.create_bucket(Bucket="lake")
     s3.create_bucket(Bucket="results")
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        s3.upload_file(str(path), "lake", path.relative_to(root).as_posix())
+        if path.relative_to(root).parts[0] != PUBLISHED:
+            s3.upload_file(str(path), "lake", path.relative_to(root).as_posix())
+    # Published as the pipeline leaves it: symlink manifests listing the s3:// data objects.
+    assert adopt_unversioned(S3Storage(s3), "s3://lake") > 0
     for name in list_queries("ddl"):
-        sql = render_sql("ddl", name, database=DB, lake_uri="s3://lake")
+        sql = render_sql("ddl", name, database=DB, tables_uri=TABLES)
         assert state(athena, start(athena, sql)) == "SUCCEEDED", name
     return root
 
@@ -294,22 +301,24 @@ def test_ddl_registers_the_tables_in_glue_as_athena_does(
     assert len(tables) == len(list_queries("ddl")) - 1  # all but 00_database
     events = tables["events"]
     descriptor = events["StorageDescriptor"]
-    assert descriptor["Location"] == "s3://lake/silver/wistia/events/"
+    assert descriptor["Location"] == "s3://lake/published/silver/wistia/events/"
     assert descriptor["Columns"][:2] == [
         {"Name": "event_key", "Type": "string"},
         {"Name": "received_at", "Type": "timestamp"},
     ]
     assert events["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
     assert events["TableType"] == "EXTERNAL_TABLE"
-    assert descriptor["InputFormat"].endswith("MapredParquetInputFormat")
+    assert descriptor["InputFormat"].endswith("SymlinkTextInputFormat")  # manifests
     assert descriptor["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
     params = events["Parameters"]
     assert params["projection.enabled"] == "true" and params["projection.dt.type"] == "date"
-    assert params["storage.location.template"] == "s3://lake/silver/wistia/events/dt=${dt}/"
+    assert (
+        params["storage.location.template"] == "s3://lake/published/silver/wistia/events/dt=${dt}/"
+    )
     assert tables["rejects"]["PartitionKeys"][0] == {"Name": "source_table", "Type": "string"}
     assert "PartitionKeys" not in tables["medias"] or not tables["medias"]["PartitionKeys"]
     database = glue.get_database(Name=DB)["Database"]
-    assert database["LocationUri"] == "s3://lake/"
+    assert database["LocationUri"] == "s3://lake/published/"
     listed = athena.list_databases(CatalogName="AwsDataCatalog")["DatabaseList"]
     assert DB in {d["Name"] for d in listed}
 
@@ -317,9 +326,7 @@ def test_ddl_registers_the_tables_in_glue_as_athena_does(
 def test_ddl_result_is_empty_and_rerunning_if_not_exists_succeeds(
     lake: Path, athena: Any, s3: Any
 ) -> None:
-    query_id = start(
-        athena, render_sql("ddl", "10_silver_events", database=DB, lake_uri="s3://lake")
-    )
+    query_id = start(athena, render_sql("ddl", "10_silver_events", database=DB, tables_uri=TABLES))
     found = execution(athena, query_id)
     assert found["Status"]["State"] == "SUCCEEDED"
     assert found["StatementType"] == "DDL"
@@ -379,7 +386,7 @@ def test_missing_table_or_database_fails_with_athenas_reason(lake: Path, athena:
 
 
 def test_tables_resolve_only_through_the_catalog(lake: Path, athena: Any) -> None:
-    ddl = render_sql("ddl", "10_silver_events", database="scratch", lake_uri="s3://lake")
+    ddl = render_sql("ddl", "10_silver_events", database="scratch", tables_uri=TABLES)
     for sql in ("CREATE DATABASE IF NOT EXISTS scratch", ddl):
         state(athena, start(athena, sql))
     _, rows = results(athena, "SELECT count(*) FROM scratch.events WHERE dt = '2026-03-04'")
@@ -450,7 +457,9 @@ def test_only_projected_partitions_are_read(lake: Path, athena: Any) -> None:
     _, local_rows = run_query_local(
         str(lake), "SELECT DISTINCT dt FROM ${database}.reconciliation ORDER BY dt"
     )
-    assert len(local_rows) == 5  # the local runner reads every folder
+    # The local runner reads every published partition, the one before the projection's range
+    # included; a folder that is not a day never gets a manifest.
+    assert [r[0] for r in local_rows] == ["2019-12-31", *(str(d) for d in DAYS)]
 
 
 def test_stop_cancels_a_running_query(lake: Path, athena: Any) -> None:

@@ -42,6 +42,7 @@ from wistia_awslocal.stepfunctions import sfn_timestamp
 from wistia_dev.lambda_zip import HANDLER, REPORT_ZIP, build_lambda_zip, build_report_zip
 from wistia_dev.zips import build_glue_zip
 from wistia_pipeline import dates, stepfunctions
+from wistia_pipeline.publishing import PUBLISHED, STAGING, staging_database, tables_root
 from wistia_pipeline.sql import list_queries, render_sql
 from wistia_pipeline.state import DayStatus
 from wistia_pipeline.state.dynamodb import DynamoDBRunStateStore, create_table
@@ -95,10 +96,13 @@ def _athena(sql: str, database: str | None, output: str) -> dict[str, Any]:
 
 
 def _ddl(database: str, lake_uri: str, output: str, tables: bool = True) -> None:
-    """The project's DDL (every ``ddl/`` file, or only the database) run through Athena."""
-    for name in list_queries("ddl"):
-        if tables or name.startswith("00_"):
-            _athena(render_sql("ddl", name, database=database, lake_uri=lake_uri), None, output)
+    """The project's DDL (every ``ddl/`` file, or only the database) run through Athena, for
+    the published database and its staging twin (where the checks read), as deploy does."""
+    for db, area in ((database, PUBLISHED), (staging_database(database), STAGING)):
+        for name in list_queries("ddl"):
+            if tables or name.startswith("00_"):
+                sql = render_sql("ddl", name, database=db, tables_uri=tables_root(lake_uri, area))
+                _athena(sql, None, output)
 
 
 def _machine(name: str, role: str, substitutions: dict[str, str]) -> str:

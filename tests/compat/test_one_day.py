@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from wistia_pipeline.config import load_settings
+from wistia_pipeline.sql import run_query_local
 from wistia_pipeline.state import DayStatus, open_state_store
 
 pytestmark = pytest.mark.slow
@@ -56,9 +56,7 @@ def test_one_local_day(simulator_factory, airflow_runner, tmp_path: Path, monkey
     store = open_state_store(load_settings())
     assert store.get_day(DAY).status is DayStatus.SUCCEEDED
     assert store.get_watermark() == DAY
-    glob = str(lake / "gold" / "wistia" / "fact_media_daily" / "*" / "*.parquet")
-    (events,) = duckdb.execute(
-        f"SELECT sum(events) FROM read_parquet('{glob}', hive_partitioning = true) "
-        f"WHERE CAST(dt AS VARCHAR) = '{DAY}'"
-    ).fetchone()
+    _, [(events,)] = run_query_local(  # the published gold, as readers see it
+        str(lake), f"SELECT sum(events) FROM ${{database}}.fact_media_daily WHERE dt = '{DAY}'"
+    )
     assert events and events > 0

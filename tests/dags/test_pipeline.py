@@ -29,17 +29,21 @@ def test_check_streams_defaults_to_all_in_fetch_order() -> None:
 
 
 def test_glue_args() -> None:
-    args = pipeline.glue_job_args(date(2026, 1, 1), date(2026, 1, 3), "s3://b/lake/", "sec", 0.1)
+    day1, day3 = date(2026, 1, 1), date(2026, 1, 3)
+    args = pipeline.glue_job_args(day1, day3, "s3://b/lake/", "manual__1", "sec", 0.1)
     assert args == {
         "start_date": "2026-01-01",
         "end_date": "2026-01-03",
         "lake_uri": "s3://b/lake",
+        "run_id": "manual__1",  # whose stage the jobs write (wistia_pipeline.publishing)
         "pii_secret_id": "sec",
         "max_reject_share": "0.1",
     }
     assert pipeline.glue_arguments({"a": "1"}) == {"--a": "1"}
     with pytest.raises(ValueError, match="after"):
-        pipeline.glue_job_args(date(2026, 1, 3), date(2026, 1, 1), "/lake")
+        pipeline.glue_job_args(day3, day1, "/lake", "r")
+    with pytest.raises(ValueError, match="run_id"):
+        pipeline.glue_job_args(day1, day3, "/lake", "")
 
 
 def test_conflicting_runs_are_live_overlapping_windows_of_other_runs() -> None:

@@ -59,6 +59,16 @@ class AirflowRunner:
         summary = next((x for x in lines if "backfill" in x), {})
         return Backfill(proc.returncode, days, summary, proc.stdout + proc.stderr)
 
+    def task_durations(self, task_id: str) -> list[float]:
+        """Seconds of every successful try of ``task_id`` in this Airflow home."""
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            rows = db.execute(
+                "SELECT duration FROM task_instance WHERE dag_id = ? AND task_id = ? "
+                "AND state = 'success'",
+                ("wistia_daily", task_id),
+            ).fetchall()
+        return [float(r[0]) for r in rows if r[0] is not None]
+
     def xcom(self, task_id: str, run_id: str, key: str = "return_value") -> object:
         with sqlite3.connect(self.home / "airflow.db") as db:
             row = db.execute(

@@ -31,14 +31,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import boto3
-import duckdb
 import pytest
 
 from e2e.conftest import AirflowRunner
 from wistia_awslocal.process import AwsLocal, start_awslocal
 from wistia_dev import awsdemo, local_runner
 from wistia_pipeline.bronze import safe_run_id
-from wistia_pipeline.sql import list_queries
+from wistia_pipeline.sql import list_queries, run_query_local
 from wistia_pipeline.state import DayStatus
 from wistia_simulator.process import free_port, start_simulator, stop_process
 
@@ -218,11 +217,10 @@ def test_a_day_through_the_dag_and_the_twin_equals_the_local_target(
         s3.get_object(Bucket=bucket, Key=f"reports/wistia/dt={DAY}/summary.json")["Body"].read()
     )
     # The totals it shows are D's gold (the local target's, equal to the twin's above).
-    day_files = str(lake / "gold" / "wistia" / "fact_media_daily" / f"dt={DAY}" / "*.parquet")
-    with duckdb.connect() as con:
-        loads, plays = con.execute(
-            f"SELECT sum(loads), sum(plays) FROM read_parquet('{day_files}')"
-        ).fetchone()
+    _, [(loads, plays)] = run_query_local(
+        str(lake),
+        f"SELECT sum(loads), sum(plays) FROM ${{database}}.fact_media_daily WHERE dt = '{DAY}'",
+    )
     assert summary["status"] == "published", summary
     assert (summary["totals"]["loads"], summary["totals"]["plays"]) == (loads, plays), summary
     s3.head_object(Bucket=bucket, Key="reports/wistia/latest/index.html")

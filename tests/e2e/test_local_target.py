@@ -15,10 +15,10 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from wistia_pipeline.config import load_settings
+from wistia_pipeline.sql import run_query_local
 from wistia_pipeline.state import DayStatus, open_state_store
 
 pytestmark = pytest.mark.slow
@@ -29,29 +29,23 @@ D1, D2, D3 = (date(2026, 3, 6) + timedelta(days=i) for i in range(3))
 
 
 def gold_rows(lake: Path, start: date, end: date) -> list[tuple]:
-    """fact_media_daily rows of [start, end] without the ingestion timestamp, sorted."""
-    glob = str(lake / "gold" / "wistia" / "fact_media_daily" / "*" / "*.parquet")
-    con = duckdb.connect()
-    columns = [
-        r[0]
-        for r in con.execute(
-            f"DESCRIBE SELECT * FROM read_parquet('{glob}', hive_partitioning = true)"
-        ).fetchall()
-        if r[0] != "gold_ingested_at"
-    ]
-    cols = ", ".join(f'"{c}"' for c in columns)
-    return con.execute(
-        f"SELECT {cols} FROM read_parquet('{glob}', hive_partitioning = true) "
-        f"WHERE CAST(dt AS VARCHAR) BETWEEN '{start}' AND '{end}' ORDER BY ALL"
-    ).fetchall()
+    """Published fact_media_daily rows of [start, end] (what readers see, through the SQL
+    layer) without the ingestion timestamp, sorted."""
+    columns, _ = run_query_local(str(lake), "SELECT * FROM ${database}.fact_media_daily LIMIT 0")
+    cols = ", ".join(f'"{c}"' for c in columns if c != "gold_ingested_at")
+    return run_query_local(
+        str(lake),
+        f"SELECT {cols} FROM ${{database}}.fact_media_daily "
+        f"WHERE dt BETWEEN '{start}' AND '{end}' ORDER BY {cols}",
+    )[1]
 
 
 def gold_events(lake: Path, start: date, end: date) -> Counter:
-    glob = str(lake / "gold" / "wistia" / "fact_media_daily" / "*" / "*.parquet")
-    rows = duckdb.execute(
-        f"SELECT CAST(dt AS VARCHAR), media_id, events FROM read_parquet('{glob}', "
-        f"hive_partitioning = true) WHERE CAST(dt AS VARCHAR) BETWEEN '{start}' AND '{end}'"
-    ).fetchall()
+    _, rows = run_query_local(
+        str(lake),
+        "SELECT dt, media_id, events FROM ${database}.fact_media_daily "
+        f"WHERE dt BETWEEN '{start}' AND '{end}'",
+    )
     return Counter({(dt, media): n for dt, media, n in rows if n})
 
 
@@ -144,10 +138,9 @@ def test_local_target_days_rerun_late_events_and_fault(
     reports = lake / "reports" / "wistia"
     summary = json.loads((reports / "latest" / "summary.json").read_text())
     assert (summary["day"], summary["status"]) == (str(D3), "published")
-    plays = duckdb.execute(
-        "SELECT sum(plays) FROM read_parquet("
-        f"'{lake}/gold/wistia/fact_media_daily/dt={D3}/*.parquet')"
-    ).fetchone()[0]
+    plays = run_query_local(
+        str(lake), f"SELECT sum(plays) FROM ${{database}}.fact_media_daily WHERE dt = '{D3}'"
+    )[1][0][0]
     assert summary["totals"]["plays"] == plays
     page = (reports / f"dt={D3}" / "index.html").read_text()
     assert "since its report (late data)" in page
