@@ -318,6 +318,13 @@ def resource_names(env: str, account: str, region: str) -> dict[str, str]:
     }
 
 
+def alert_topic_arn(env: str, given: str, account: str, region: str, partition: str = "aws") -> str:
+    """The topic the stack's alerts go to, so failed DAG runs go there too: ``AlertTopicArn``
+    when given, else the stack's own ``AlertTopic`` (pipeline.yaml names it
+    ``wistia-<env>-alerts``; its ARN is known before the stack exists, which startup.sh needs)."""
+    return given or f"arn:{partition}:sns:{region}:{account}:wistia-{env}-alerts"
+
+
 def default_glue_database(env: str) -> str:
     """``wistia_<env>`` with ``-`` -> ``_``: one Glue database per environment (Athena names are
     ``[a-z0-9_]``; EnvName is ``[a-z][a-z0-9-]``)."""
@@ -617,12 +624,20 @@ class Deployment:
         chosen: Mapping[str, str],
     ) -> str | None:
         """MWAA's startup.sh exporting the environment's names; its object version."""
+        identity = self.client("sts").get_caller_identity()
+        topic = alert_topic_arn(
+            self.env,
+            planned.get("AlertTopicArn") or "",
+            identity["Account"],
+            self.session.region_name,
+            identity["Arn"].split(":")[1],  # the partition of arn:<partition>:sts::...
+        )
         variables = airflow_environment(
             names,
             chosen["GlueDatabaseName"],
             f"wistia/{self.env}/pii-hash-key",
             planned["LookbackDays"],
-            planned.get("AlertTopicArn") or "",
+            topic,
             start_date=chosen["CatchupStartDate"],
         )
         startup = render_startup_script(self.env, variables)

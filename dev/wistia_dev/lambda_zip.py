@@ -34,6 +34,7 @@ import sys
 import tempfile
 import tomllib
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,13 +71,26 @@ class LambdaZip:
     vendor_roots: tuple[str, ...]
     excluded: frozenset[str]
     extra_pythons: tuple[str, ...] = ()
+    # Handlers of the other functions deployed from this zip (their closures ship too).
+    other_handler_modules: tuple[str, ...] = ()
 
     @property
     def handler(self) -> str:
         return f"{self.handler_module}.handler"
 
+    @property
+    def entry_modules(self) -> tuple[str, ...]:
+        return (self.handler_module, *self.other_handler_modules)
 
-INGEST_ZIP = LambdaZip("ingest", HANDLER_MODULE, VENDOR_ROOTS, EXCLUDED_SUBPACKAGES)
+
+# The publish and freshness Lambdas run the ingestion zip's code with their own handlers.
+INGEST_ZIP = LambdaZip(
+    "ingest",
+    HANDLER_MODULE,
+    VENDOR_ROOTS,
+    EXCLUDED_SUBPACKAGES,
+    other_handler_modules=("wistia_pipeline.publish_handler", "wistia_pipeline.freshness"),
+)
 REPORT_ZIP = LambdaZip(
     "report",
     "wistia_pipeline.report.lambda_handler",
@@ -191,15 +205,15 @@ def _imported_modules(path: Path, module: str) -> set[str]:
 
 def package_files(
     package_dir: Path,
-    entry: str = HANDLER_MODULE,
+    entries: Sequence[str] = (HANDLER_MODULE,),
     excluded: frozenset[str] = EXCLUDED_SUBPACKAGES,
 ) -> list[Entry]:
-    """(source, arcname) of the modules the handler imports, transitively, plus their packages.
+    """(source, arcname) of the modules the handlers import, transitively, plus their packages.
 
     Refuses a closure that reaches an excluded subpackage or Spark code.
     """
     seen: dict[str, Path] = {}
-    todo = [entry]
+    todo = list(entries)
     while todo:
         module = todo.pop()
         if module in seen:
@@ -267,7 +281,7 @@ def build_lambda_zip(
     root = repo_root()
     cache_root = cache_root or root / "build" / "lambda-vendor"
     pins = locked_versions(root / "uv.lock", spec.vendor_roots)
-    modules = package_files(root / PIPELINE_SOURCE, spec.handler_module, spec.excluded)
+    modules = package_files(root / PIPELINE_SOURCE, spec.entry_modules, spec.excluded)
     vendored = vendor_files(vendor_dependencies(pins, cache_root))
     names = {arcname for _, arcname in vendored}
     for python in spec.extra_pythons:

@@ -38,6 +38,7 @@ from infra.deploy_helpers import (
 from wistia_awslocal.process import AwsLocal, start_awslocal
 from wistia_dev.dist import Dist
 from wistia_pipeline.config import DEFAULT_API_URL
+from wistia_pipeline.publishing import PUBLISHED, tables_root
 from wistia_pipeline.sql import list_queries, render_sql
 from wistia_pipeline.state.dynamodb import KEY_SCHEMA
 
@@ -47,7 +48,7 @@ REPO = Path(__file__).resolve().parents[2]
 ENV = "t1"
 DATABASE = "wistia_t1"
 TABLES = [
-    render_sql("ddl", name, database="db", lake_uri="s3://bucket")
+    render_sql("ddl", name, database="db", tables_uri="s3://bucket/published")
     .split("db.", 1)[1]
     .split(" ", 1)[0]
     for name in list_queries("ddl")
@@ -120,6 +121,12 @@ def dist(built_dist: Dist, tmp_path: Path) -> Path:
     return Path(shutil.copytree(built_dist.root, tmp_path / "dist"))
 
 
+def conf_sha(dist: Path) -> str:
+    """CodeSha256 of the ingestion zip (the ingest, publish and freshness Lambdas' code)."""
+    zip_bytes = (dist / "lambda" / "wistia_ingest.zip").read_bytes()
+    return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
+
+
 def test_deploy_creates_everything_then_changes_nothing(aws, dist: Path) -> None:
     changes = deploy(dist)
     targets = {(c["action"], c["target"]) for c in changes}
@@ -153,7 +160,8 @@ def test_deploy_creates_everything_then_changes_nothing(aws, dist: Path) -> None
     conf = lam["Configuration"]
     assert conf["Runtime"] == "python3.12"
     assert conf["Handler"] == "wistia_pipeline.lambda_handler.handler"
-    assert lam["Concurrency"]["ReservedConcurrentExecutions"] == 1
+    # no reservation by default (IngestReservedConcurrency=0): it fails low-quota accounts
+    assert "ReservedConcurrentExecutions" not in lam.get("Concurrency", {})
     env = conf["Environment"]["Variables"]
     assert env["WISTIA_TARGET"] == "aws"
     assert env["WISTIA_SECRET_ID"] == out["TokenSecretArn"]
@@ -169,9 +177,16 @@ def test_deploy_creates_everything_then_changes_nothing(aws, dist: Path) -> None
     assert conf["Handler"] == "wistia_pipeline.report.lambda_handler.handler"
     assert conf["Role"].endswith(f":role/wistia-{ENV}-report-{REGION}")
     assert conf["Environment"]["Variables"]["WISTIA_ATHENA_DATABASE"] == DATABASE
-    assert conf["LoggingConfig"]["LogGroup"] == f"/aws/lambda/wistia-{ENV}-report"
+    # (moto does not keep a function's LoggingConfig: test_templates checks the log group.)
     zip_bytes = (dist / "lambda" / "wistia_report.zip").read_bytes()
     assert conf["CodeSha256"] == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
+    # the publish Lambda: the ingestion zip's code with its own handler and role
+    publisher = boto3.client("lambda").get_function(FunctionName=out["PublishFunctionName"])
+    pub = publisher["Configuration"]
+    assert pub["Handler"] == "wistia_pipeline.publish_handler.handler"
+    assert pub["Role"].endswith(f":role/wistia-{ENV}-publish-{REGION}")
+    ingest_zip = (dist / "lambda" / "wistia_ingest.zip").read_bytes()
+    assert pub["CodeSha256"] == base64.b64encode(hashlib.sha256(ingest_zip).digest()).decode()
     # Glue jobs point at uploaded objects
     glue = boto3.client("glue")
     for job_name in (out["SilverJobName"], out["GoldJobName"]):
@@ -182,9 +197,30 @@ def test_deploy_creates_everything_then_changes_nothing(aws, dist: Path) -> None
         assert args["--job-bookmark-option"] == "job-bookmark-disable"
         assert args["--lake_uri"] == out["LakeUri"]
         assert args["--pii_secret_id"] == out["PiiKeySecretArn"]
+        assert args["--custom-logGroup-prefix"] == f"/aws-glue/jobs/wistia-{ENV}"
         for uri in (args["--extra-py-files"], job["Command"]["ScriptLocation"]):
             bucket, key = uri.removeprefix("s3://").split("/", 1)
             s3.head_object(Bucket=bucket, Key=key)
+    # Glue 5's log groups (<prefix>/error, /output) are the stack's, with retention
+    logs = boto3.client("logs")
+    groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws-glue/jobs/wistia-{ENV}/")
+    assert {g["logGroupName"]: g.get("retentionInDays") for g in groups["logGroups"]} == {
+        f"/aws-glue/jobs/wistia-{ENV}/error": 30,
+        f"/aws-glue/jobs/wistia-{ENV}/output": 30,
+    }
+    # alerts: the stack's own topic (no AlertTopicArn given), the freshness check on its schedule
+    assert out["AlertTopicArn"].endswith(f":wistia-{ENV}-alerts")
+    boto3.client("sns").get_topic_attributes(TopicArn=out["AlertTopicArn"])
+    fresh = boto3.client("lambda").get_function(FunctionName=out["FreshnessFunctionName"])
+    assert fresh["Configuration"]["Handler"] == "wistia_pipeline.freshness.handler"
+    assert fresh["Configuration"]["CodeSha256"] == conf_sha(dist)
+    events = boto3.client("events")
+    rule = events.describe_rule(Name=f"wistia-{ENV}-freshness")
+    assert rule["State"] == "ENABLED" and rule["ScheduleExpression"] == "rate(30 minutes)"
+    for name in (f"wistia-{ENV}-glue-failed", f"wistia-{ENV}-twin-failed"):
+        (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
+        assert target["Arn"] == out["AlertTopicArn"]
+    assert boto3.client("cloudwatch").get_dashboard(DashboardName=out["DashboardName"])
     # the environment's own Glue database, holding every table of ddl/, queryable in Athena
     assert out["GlueDatabaseName"] == DATABASE
     assert glue.get_database(Name=DATABASE)["Database"]["Name"] == DATABASE
@@ -210,7 +246,9 @@ def test_deploy_creates_everything_then_changes_nothing(aws, dist: Path) -> None
     assert "${" not in definition
     prepare = json.loads(definition)["States"]["Prepare"]["Output"]
     assert "$states.input.lookback_days : $number('2')" in prepare
-    assert f"FROM {DATABASE}.reconciliation" in definition
+    assert f"FROM {DATABASE}_staging.reconciliation" in definition  # checks read the stage
+    publish_state = json.loads(definition)["States"]["Publish"]
+    assert publish_state["Parameters"]["FunctionName"] == pub["FunctionArn"]
     report_state = json.loads(definition)["States"]["Report"]
     assert report_state["Parameters"]["FunctionName"] == conf["FunctionArn"]
     rule = boto3.client("events").describe_rule(Name=out["ScheduleRuleName"])
@@ -265,7 +303,10 @@ def test_ddl_is_applied_again_only_when_changed_or_missing(aws, dist: Path) -> N
     s3 = boto3.client("s3")
     old = s3.get_object(Bucket=artifacts, Key=record)["Body"].read().decode()
     assert old == render_sql(
-        "ddl", "22_gold_reconciliation", database=DATABASE, lake_uri=out["LakeUri"]
+        "ddl",
+        "22_gold_reconciliation",
+        database=DATABASE,
+        tables_uri=tables_root(out["LakeUri"], PUBLISHED),
     )
     s3.put_object(Bucket=artifacts, Key=record, Body=old.replace("bigint", "int").encode())
     changes = deploy(dist)

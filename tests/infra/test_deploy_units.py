@@ -124,3 +124,21 @@ def test_alert_topic_reaches_airflow_only_when_set() -> None:
     topic = "arn:aws:sns:us-east-1:123456789012:wistia-alerts"
     env = deploy.airflow_environment(names, "wistia", "wistia/dev/pii-hash-key", "2", topic)
     assert env["WISTIA_ALERT_SNS_TOPIC_ARN"] == topic
+
+
+def test_failed_dag_runs_alert_the_stacks_topic_unless_one_is_given() -> None:
+    """startup.sh is written before the stack exists: the stack topic's ARN is derived from the
+    name pipeline.yaml gives it, and a given AlertTopicArn wins (the template's own choice)."""
+    from cfnlint.decode import decode_str
+
+    template, _ = decode_str(deploy.PIPELINE_TEMPLATE.read_text())
+    topic = template["Resources"]["AlertTopic"]["Properties"]["TopicName"]["Fn::Sub"]
+    assert topic == "wistia-${EnvName}-alerts"
+    assert deploy.alert_topic_arn("dev", "", "123456789012", "eu-west-1") == (
+        "arn:aws:sns:eu-west-1:123456789012:wistia-dev-alerts"
+    )
+    assert deploy.alert_topic_arn("dev", "", "123456789012", "cn-north-1", "aws-cn").startswith(
+        "arn:aws-cn:sns:cn-north-1:"
+    )
+    mine = "arn:aws:sns:eu-west-1:123456789012:ops"
+    assert deploy.alert_topic_arn("dev", mine, "123456789012", "eu-west-1") == mine

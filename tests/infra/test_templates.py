@@ -134,7 +134,6 @@ def test_lambda(pipeline: dict) -> None:
     props = pipeline["Resources"]["IngestFunction"]["Properties"]
     assert props["Runtime"] == "python3.12"
     assert props["Handler"] == "wistia_pipeline.lambda_handler.handler"
-    assert props["ReservedConcurrentExecutions"] == 1
     assert props["Code"]["S3Key"] == {"Ref": "LambdaCodeKey"}
     assert pipeline["Parameters"]["LambdaCodeKey"]["Default"] == "lambda/wistia_ingest.zip"
     env = props["Environment"]["Variables"]
@@ -226,16 +225,13 @@ def test_mwaa_optional(pipeline: dict) -> None:
     kwargs = options["secrets.backend_kwargs"]["Fn::Sub"]
     assert "connections_prefix" in kwargs and "variables_prefix" in kwargs
     json.loads(kwargs.replace("${EnvName}", "x"))
-    # failure alerts: MWAA may publish to the one topic given, and only when one is given
-    (alert,) = [
-        st["Fn::If"]
-        for pol in pipeline["Resources"]["MwaaExecutionRole"]["Properties"]["Policies"]
-        for st in pol["PolicyDocument"]["Statement"]
-        if "Fn::If" in st
+    # failure alerts: MWAA may publish to the alert topic only (the stack's, or the one given)
+    publishes = [
+        s
+        for s in _role_statements(pipeline, "MwaaExecutionRole")
+        if "sns:Publish" in _as_list(s["Action"])
     ]
-    assert alert[0] == "HasAlertTopic"
-    assert alert[1]["Action"] == "sns:Publish" and alert[1]["Resource"] == {"Ref": "AlertTopicArn"}
-    assert alert[2] == {"Ref": "AWS::NoValue"}
+    assert [s["Resource"] for s in publishes] == [ALERT_TOPIC]
     assert pipeline["Parameters"]["AlertTopicArn"]["Default"] == ""
     # every MWAA-only resource carries the condition
     for name in ("MwaaSecurityGroup", "MwaaSecurityGroupSelfIngress", "MwaaExecutionRole"):
@@ -438,3 +434,297 @@ def test_state_machine_may_invoke_the_report_lambda(pipeline: dict) -> None:
     resources_ = [r for s in invokes for r in _as_list(s["Resource"])]
     assert {"Fn::GetAtt": ["ReportFunction", "Arn"]} in resources_
     assert {"Fn::Sub": "${ReportFunction.Arn}:*"} in resources_
+
+
+# ------------------------------------------------------------------ issue 13: hardening
+
+# Where every alert goes: the stack's own topic unless AlertTopicArn brings one.
+ALERT_TOPIC = {"Fn::If": ["CreateAlertTopic", {"Ref": "AlertTopic"}, {"Ref": "AlertTopicArn"}]}
+SECRET_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:*")
+
+
+def _grants(pipeline: dict, role: str, actions: tuple[str, ...]) -> list:
+    """Resources of the role's Allow statements granting any of ``actions``."""
+    return [
+        r
+        for s in _role_statements(pipeline, role)
+        if s["Effect"] == "Allow" and set(_as_list(s["Action"])) & set(actions)
+        for r in _as_list(s["Resource"])
+    ]
+
+
+def test_ingest_reserved_concurrency_is_a_parameter_off_by_default(pipeline: dict) -> None:
+    """A reservation fails stack creation in accounts with a low concurrency quota."""
+    param = pipeline["Parameters"]["IngestReservedConcurrency"]
+    assert param["Default"] == 0 and param["MinValue"] == 0
+    assert pipeline["Conditions"]["HasIngestReservedConcurrency"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "IngestReservedConcurrency"}, "0"]}]
+    }
+    props = pipeline["Resources"]["IngestFunction"]["Properties"]
+    assert props["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "HasIngestReservedConcurrency",
+            {"Ref": "IngestReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+
+
+def test_only_the_ingest_lambda_reads_the_token_and_only_glue_the_pii_key(
+    pipeline: dict,
+) -> None:
+    token, pii = {"Ref": "WistiaTokenSecret"}, {"Ref": "PiiKeySecret"}
+    readers: dict[str, list] = {}
+    for name, res in pipeline["Resources"].items():
+        if res["Type"] == "AWS::IAM::Role":
+            granted = _grants(pipeline, name, SECRET_ACTIONS)
+            readers.update({name: granted} if granted else {})
+    assert {n for n, rs in readers.items() if token in rs} == {"IngestRole"}
+    assert {n for n, rs in readers.items() if pii in rs} == {"GlueRole"}
+    # MWAA: its secrets backend's prefix only, and an explicit deny on both secrets
+    (backend,) = _grants(pipeline, "MwaaExecutionRole", SECRET_ACTIONS)
+    assert backend["Fn::Sub"].endswith(":secret:airflow/wistia-${EnvName}/*")
+    (deny,) = [s for s in _role_statements(pipeline, "MwaaExecutionRole") if s["Effect"] == "Deny"
+               and "secretsmanager:*" in _as_list(s["Action"])]  # fmt: skip
+    assert _as_list(deny["Resource"]) == [token, pii]
+    # the twin starts the silver job with the key's id, never its value
+    assert not _grants(pipeline, "StateMachineRole", SECRET_ACTIONS)
+
+
+LAKE = "s3://lake"
+
+
+def _tables_read(sql_texts: list[str]) -> set[str]:
+    """Tables named ``${database}.t`` (templates) or ``db.t`` (rendered for database db)."""
+    pattern = r"(?:\$\{database\}|\bdb)\.(\w+)"
+    return {t for text in sql_texts for t in re.findall(pattern, text)}
+
+
+def _ddl_locations(area: str) -> dict[str, str]:
+    """table -> its LOCATION below the lake, from the DDL rendered as deploy.py renders it."""
+    from wistia_pipeline.publishing import tables_root
+    from wistia_pipeline.sql import list_queries, render_sql
+
+    found = {}
+    for name in list_queries("ddl"):
+        sql = render_sql("ddl", name, database="db", tables_uri=tables_root(LAKE, area))
+        table = re.search(r"EXISTS db\.(\w+)", sql)
+        location = re.search(r"LOCATION '([^']+)'", sql)
+        if table and location:
+            found[table.group(1)] = location.group(1).removeprefix(LAKE + "/")
+    return found
+
+
+def _data_root(table: str) -> str:
+    """Where the files a table's manifests list live (below the lake)."""
+    from wistia_pipeline import publishing
+    from wistia_pipeline.streams import GOLD_TABLES
+
+    uri = (publishing.gold_uri if table in GOLD_TABLES else publishing.silver_uri)(LAKE, table)
+    return uri.removeprefix(LAKE + "/")
+
+
+def _layer_root(path: str) -> str:
+    """``staging/silver/wistia/events/`` -> ``staging/silver/wistia``: a layer's tables."""
+    head, sep, _ = path.partition("/wistia/")
+    assert sep, path
+    return head + "/wistia"
+
+
+def _needed_reads(area: str, sql_texts: list[str]) -> set[str]:
+    """The lake prefixes Athena reads for ``sql_texts`` over ``area``: manifests and data."""
+    locations = _ddl_locations(area)
+    tables = _tables_read(sql_texts)
+    assert tables and tables <= set(locations), tables - set(locations)
+    paths = [locations[t] for t in tables] + [_data_root(t) for t in tables]
+    return {_layer_root(p) + "/*" for p in paths}
+
+
+def _lake_reads(pipeline: dict, role: str) -> tuple[set[str], set[str]]:
+    """(GetObject patterns, ListBucket s3:prefix patterns) a role has on the lake."""
+    gets, lists = set(), set()
+    for s in _role_statements(pipeline, role):
+        if s["Effect"] != "Allow" or "LakeBucket" not in json.dumps(s.get("Resource")):
+            continue
+        actions = set(_as_list(s["Action"]))
+        assert actions <= {"s3:GetObject", "s3:PutObject", "s3:ListBucket",
+                           "s3:GetBucketLocation"}, (role, s)  # fmt: skip
+        if "s3:GetObject" in actions:
+            gets |= {r["Fn::Sub"].removeprefix("${LakeBucket.Arn}/") for r in s["Resource"]}
+        if "s3:ListBucket" in actions:
+            assert actions == {"s3:ListBucket"}, s
+            lists |= set(s["Condition"]["StringLike"]["s3:prefix"])
+    return gets, lists
+
+
+def test_mwaa_and_twin_read_only_the_lake_prefixes_their_queries_need(pipeline: dict) -> None:
+    """Derived from the code: the checks' tables over staging/ (wistia_airflow.checks, the twin),
+    the report's tables over published/ (MWAA's report task) and the report writer's prefix.
+    Anything broader, and bronze/ above all (raw IPs and emails), fails."""
+    from datetime import date
+
+    from wistia_pipeline.publishing import PUBLISHED, STAGING
+    from wistia_pipeline.report.queries import report_queries
+    from wistia_pipeline.report.writer import REPORTS_PREFIX
+    from wistia_pipeline.sql import list_queries, load_sql
+
+    checks = [load_sql("checks", name) for name in list_queries("checks")]
+    report_sql = list(report_queries(date(2026, 3, 9), 2, "db").values())
+    twin = _needed_reads(STAGING, checks)
+    mwaa = twin | _needed_reads(PUBLISHED, report_sql) | {f"{REPORTS_PREFIX}/*"}
+    assert "staging/silver/wistia/*" in twin and "gold/wistia/*" in twin
+    for role, needed in (("StateMachineRole", twin), ("MwaaExecutionRole", mwaa)):
+        gets, lists = _lake_reads(pipeline, role)
+        assert gets == needed, role
+        assert lists == needed, role
+        assert not any(p.startswith(("bronze", "*")) for p in gets | lists), role
+
+
+def test_glue_logs_land_in_log_groups_the_stack_owns(pipeline: dict) -> None:
+    """Glue 5.0 ignores the continuous-logging arguments; --custom-logGroup-prefix P sends the
+    logs to P/error and P/output, which the stack creates with retention."""
+    res = pipeline["Resources"]
+    prefix = "/aws-glue/jobs/wistia-${EnvName}"
+    for name, suffix in (("GlueErrorLogGroup", "error"), ("GlueOutputLogGroup", "output")):
+        props = res[name]["Properties"]
+        assert props["LogGroupName"] == {"Fn::Sub": f"{prefix}/{suffix}"}
+        assert props["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    for job in resources(pipeline, "AWS::Glue::Job").values():
+        args = job["Properties"]["DefaultArguments"]
+        assert args["--custom-logGroup-prefix"] == {"Fn::Sub": prefix}
+        assert not [a for a in args if "continuous" in a]
+    owned = [{"Fn::Sub": "${GlueErrorLogGroup.Arn}"}, {"Fn::Sub": "${GlueOutputLogGroup.Arn}"}]
+    (logs,) = [s for s in _role_statements(pipeline, "GlueRole") if s.get("Sid") == "Logs"]
+    assert logs["Resource"] == owned
+    (reads,) = [s for s in _role_statements(pipeline, "MwaaExecutionRole")
+                if s.get("Sid") == "GlueJobLogs"]  # fmt: skip
+    assert reads["Resource"] == owned
+
+
+def test_every_failure_reaches_the_alert_topic(pipeline: dict) -> None:
+    res = pipeline["Resources"]
+    assert pipeline["Conditions"]["CreateAlertTopic"] == {
+        "Fn::Equals": [{"Ref": "AlertTopicArn"}, ""]
+    }
+    assert res["AlertTopic"]["Condition"] == "CreateAlertTopic"
+    sub = res["AlertEmailSubscription"]
+    assert sub["Condition"] == "HasAlertEmail" and sub["Properties"]["TopicArn"] == ALERT_TOPIC
+    assert pipeline["Parameters"]["AlertEmail"]["Default"] == ""
+    # EventBridge may publish to the stack's topic (CloudWatch alarms too), this account only
+    (stmt,) = res["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert set(stmt["Principal"]["Service"]) == {"events.amazonaws.com", "cloudwatch.amazonaws.com"}
+    assert stmt["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    glue = res["GlueJobFailedRule"]["Properties"]
+    assert glue["EventPattern"]["detail"] == {
+        "jobName": [{"Ref": "SilverJob"}, {"Ref": "GoldJob"}], "state": ["FAILED", "TIMEOUT"]
+    }  # fmt: skip
+    twin = res["StateMachineFailedRule"]["Properties"]
+    assert twin["EventPattern"]["detail"]["stateMachineArn"] == [{"Ref": "StateMachine"}]
+    assert set(twin["EventPattern"]["detail"]["status"]) == {"FAILED", "TIMED_OUT", "ABORTED"}
+    for rule in (glue, twin):
+        assert [t["Arn"] for t in rule["Targets"]] == [ALERT_TOPIC]
+    # a Lambda error alarm per function, alerting the topic
+    functions = set(resources(pipeline, "AWS::Lambda::Function"))
+    alarmed = set()
+    for alarm in resources(pipeline, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == [ALERT_TOPIC]
+        if props["Namespace"] == "AWS/Lambda":
+            assert props["MetricName"] == "Errors" and props["Threshold"] == 0
+            alarmed.add(props["Dimensions"][0]["Value"]["Ref"])
+    assert alarmed == functions
+    # failed DAG runs: deploy.py exports the same topic to MWAA (test_deploy_units)
+    assert pipeline["Outputs"]["AlertTopicArn"]["Value"] == ALERT_TOPIC
+
+
+def test_freshness_is_checked_on_its_own_schedule(pipeline: dict) -> None:
+    from wistia_pipeline import freshness
+
+    res = pipeline["Resources"]
+    assert pipeline["Parameters"]["FreshnessMaxAgeHours"]["Default"] == 36
+    fn = res["FreshnessFunction"]["Properties"]
+    assert fn["Handler"] == "wistia_pipeline.freshness.handler"
+    assert fn["Code"]["S3Key"] == {"Ref": "LambdaCodeKey"}  # the ingestion zip
+    assert fn["Environment"]["Variables"]["WISTIA_STATE_TABLE"] == {"Ref": "StateTable"}
+    rule = res["FreshnessSchedule"]["Properties"]
+    assert rule["State"] == "ENABLED" and rule["ScheduleExpression"] == "rate(30 minutes)"
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["FreshnessFunction", "Arn"]}
+    event = json.loads(target["Input"]["Fn::Sub"].replace("${FreshnessMaxAgeHours}", "36"))
+    assert event == {"max_age_hours": 36, "environment": "${EnvName}"}
+    alarm = res["FreshnessAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (freshness.NAMESPACE, freshness.METRIC_NAME)
+    assert alarm["Dimensions"] == [{"Name": freshness.DIMENSION, "Value": {"Ref": "EnvName"}}]
+    assert alarm["Threshold"] == {"Ref": "FreshnessMaxAgeHours"}
+    # no data point (no watermark yet, or the check stopped) alerts too
+    assert alarm["TreatMissingData"] == "breaching"
+    # its role: the watermark item and its metric namespace, nothing else
+    statements = _role_statements(pipeline, "FreshnessRole")
+    actions = {a for s in statements for a in _as_list(s["Action"])}
+    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:GetItem",
+                       "cloudwatch:PutMetricData", "xray:PutTraceSegments",
+                       "xray:PutTelemetryRecords"}  # fmt: skip
+    (metric,) = [s for s in statements if s.get("Sid") == "Metric"]
+    assert metric["Condition"] == {"StringEquals": {"cloudwatch:namespace": freshness.NAMESPACE}}
+
+
+def test_dashboard_shows_what_issue_13_lists(pipeline: dict) -> None:
+    body = pipeline["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    names = {"${EnvName}": "dev", "${AWS::Region}": "eu-west-1", "${FreshnessMaxAgeHours}": "36"}
+    for ref in set(re.findall(r"\$\{[A-Za-z:]+\}", body)) - set(names):
+        names[ref] = ref.strip("${}")
+    for ref, value in names.items():
+        body = body.replace(ref, value)
+    widgets = json.loads(body)["widgets"]
+    text = json.dumps(widgets)
+    for needle in ("glue.driver.aggregate.elapsedTime", "GlueJobFailedRule", "Duration",
+                   "Errors", "Throttles", "DAGDurationFailed", "ExecutionsFailed",
+                   "WatermarkAgeHours", "requests"):  # fmt: skip
+        assert needle in text, needle
+    (log,) = [w for w in widgets if w["type"] == "log"]
+    # the ingest log line the query parses (wistia_pipeline.ingest.ingest_day)
+    source = (REPO / "include/wistia_pipeline/ingest.py").read_text()
+    assert '"ingest run %s done: %s requests (%s retries)' in source
+    assert "'ingest run * done: * requests (* retries)'" in log["properties"]["query"]
+
+
+def test_vpc_endpoints_are_optional_and_cover_what_mwaa_calls(pipeline: dict) -> None:
+    assert pipeline["Parameters"]["CreateVpcEndpoints"]["Default"] == "false"
+    endpoints = resources(pipeline, "AWS::EC2::VPCEndpoint")
+    assert all(e["Condition"] == "CreateEndpoints" for e in endpoints.values())
+    services = {
+        e["Properties"]["ServiceName"]["Fn::Sub"].split("}.", 1)[1]: e["Properties"]
+        for e in endpoints.values()
+    }
+    gateways = {s for s, p in services.items() if p["VpcEndpointType"] == "Gateway"}
+    assert gateways == {"s3", "dynamodb"}
+    # MWAA itself (logs, metrics, Celery queue and its key, images) and what the tasks call
+    assert set(services) - gateways >= {"logs", "monitoring", "sqs", "kms", "ecr.api", "ecr.dkr",
+                                        "lambda", "glue", "athena", "secretsmanager", "sts",
+                                        "sns"}  # fmt: skip
+    for name in set(services) - gateways:
+        assert services[name]["SubnetIds"] == {"Ref": "MwaaSubnetIds"}
+        assert services[name]["PrivateDnsEnabled"] is True
+    assert "VpcEndpointsNeedRouteTables" in pipeline["Rules"]
+
+
+def test_every_lambda_handler_ships_in_the_zip_it_runs_from(pipeline: dict, built_dist) -> None:
+    """The publish and freshness Lambdas run from the ingestion zip: their handler modules must
+    be in it (wistia_dev.lambda_zip builds it), or the function fails with
+    Runtime.ImportModuleError on its first invocation."""
+    import zipfile
+
+    from wistia_dev.dist import LAMBDA_ZIP_KEY, REPORT_LAMBDA_ZIP_KEY
+
+    keys = {"LambdaCodeKey": LAMBDA_ZIP_KEY, "ReportCodeKey": REPORT_LAMBDA_ZIP_KEY}
+    missing = []
+    for name, fn in resources(pipeline, "AWS::Lambda::Function").items():
+        props = fn["Properties"]
+        key = keys[props["Code"]["S3Key"]["Ref"]]
+        assert pipeline["Parameters"][props["Code"]["S3Key"]["Ref"]]["Default"] == key
+        with zipfile.ZipFile(built_dist.root / key) as zf:
+            shipped = set(zf.namelist())
+        module = props["Handler"].rsplit(".", 1)[0]
+        if module.replace(".", "/") + ".py" not in shipped:
+            missing.append((name, module, key))
+    assert not missing, missing

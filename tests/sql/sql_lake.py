@@ -225,3 +225,21 @@ def good_visitors() -> list[dict]:
         {"visitor_key": v, "email_hash": digest("mail" + v), "name_hash": digest("n" + v)}
         for v in VISITORS
     ]
+
+
+SNAPSHOT_TYPES = {
+    **VISITOR_TYPES,
+    "org_name": "VARCHAR",
+    "org_title": "VARCHAR",
+}
+
+
+def write_visitor_snapshots(root: Path, snapshots: dict[date, list[dict]]) -> Path:
+    """Add ``silver/wistia/visitors_snapshots/dt=D`` partitions (typed as
+    :data:`SNAPSHOT_TYPES`) to a lake and publish and stage them as written."""
+    for day, rows in snapshots.items():
+        write_rows(
+            root / "silver" / "wistia" / "visitors_snapshots" / f"dt={day}", SNAPSHOT_TYPES, rows
+        )
+    publish_as_written(root)
+    return root

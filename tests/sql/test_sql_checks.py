@@ -7,7 +7,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sql_lake import DAYS, END, RECON_TYPES, START, write_rows
+from sql_lake import (
+    DAYS,
+    END,
+    EVENT_TYPES,
+    RECON_TYPES,
+    START,
+    digest,
+    event,
+    write_rows,
+    write_visitor_snapshots,
+)
 
 from wistia_pipeline.sql import (
     CheckResult,
@@ -55,7 +65,15 @@ def test_clean_lake_passes_every_check(good_lake: Path) -> None:
     raise_for_failures(results)  # does not raise
 
 
+def _raw_email_snapshot(lake: Path) -> None:
+    """Day 0's visitors snapshot lists a visitor whose email was not hashed."""
+    write_visitor_snapshots(
+        lake, {DAYS[0]: [{"visitor_key": "v1", "email_hash": "john@example.org"}]}
+    )
+
+
 def test_bad_lake_fails_every_check_with_the_right_counts(bad_lake: Path) -> None:
+    _raw_email_snapshot(bad_lake)
     results = by_name(run_checks_local(str(bad_lake), START, END))
     assert not any(r.passed for r in results.values()), results
 
@@ -86,13 +104,15 @@ def test_bad_lake_fails_every_check_with_the_right_counts(bad_lake: Path) -> Non
 
 
 def test_window_limits_the_checks(bad_lake: Path) -> None:
+    _raw_email_snapshot(bad_lake)
     # Only the last day: the missing day and the day-0 duplicate / raw email are outside it.
     results = by_name(run_checks_local(str(bad_lake), DAYS[2], DAYS[2]))
     assert results["gold_days_present"].passed
     assert results["gold_unique_dt_media"].passed
     assert not results["gold_play_rate_range"].passed
     assert not results["reconciliation_gap"].passed
-    assert results["silver_no_raw_pii"].failures == 2  # day-2 raw IP + the (unpartitioned) visitor
+    # only the day-2 raw IP: the raw email of day 0's visitors snapshot is outside the window
+    assert results["silver_no_raw_pii"].failures == 1
 
 
 def test_reconciliation_tolerance_is_a_share_of_play_count(good_lake: Path) -> None:
@@ -238,3 +258,70 @@ def test_failure_message_names_the_window_and_every_failed_check() -> None:
         f"2 of 3 data checks failed for {START}..{END}: b: 3 failure(s) (d1); c: 1 failure(s) (d2)"
     )
     assert info.value.results == results
+
+
+def _replace_events(lake: Path, day, rows: list[dict]) -> None:
+    """Rewrite ``day``'s events in place (same file name, so its manifests stay valid)."""
+    folder = lake / "silver" / "wistia" / "events" / f"dt={day}"
+    for f in folder.glob("*.parquet"):
+        f.unlink()
+    write_rows(folder, EVENT_TYPES, rows)
+
+
+# Free text that has an "@" but no email address: must not fail a run.
+NOT_EMAILS = [
+    "https://site.com/@user/post.html",
+    "https://www.youtube.com/@channel.name/videos",
+    "https://cdn.site.com/img/logo@2x.png",
+    "Acme @ Berlin",
+    "@handle",
+    "Launch video (Q3) @ 1080p",
+]
+# Emails hidden in free text: must still be caught.
+EMAILS = [
+    "mailto:jane.doe@example.com",
+    "https://site.com/u/john@example.org/profile",
+    "Contact <jane_doe+promo@mail.example.co.uk>",
+    "ops@acme.io",
+]
+
+
+def _free_text_events(day, values: list[str]) -> list[dict]:
+    return [
+        event(f"ft{i}", day, 1, "m1", "v1", 0.5, embed_url=v, org=v, media_name=v)
+        for i, v in enumerate(values)
+    ]
+
+
+def test_pii_check_passes_at_signs_that_are_not_emails(good_lake: Path) -> None:
+    _replace_events(good_lake, DAYS[0], _free_text_events(DAYS[0], NOT_EMAILS))
+    visitors = [
+        {"visitor_key": f"v{i}", "email_hash": digest(v), "org_name": v, "org_title": v}
+        for i, v in enumerate(NOT_EMAILS)
+    ]
+    write_visitor_snapshots(good_lake, {DAYS[1]: visitors})
+    result = by_name(run_checks_local(str(good_lake), START, END))["silver_no_raw_pii"]
+    assert result.passed, result.detail
+
+
+def test_pii_check_catches_emails_in_free_text(good_lake: Path) -> None:
+    _replace_events(good_lake, DAYS[0], _free_text_events(DAYS[0], EMAILS))
+    visitors = [{"visitor_key": "v9", "email_hash": digest("x"), "org_title": EMAILS[-1]}]
+    write_visitor_snapshots(good_lake, {DAYS[1]: visitors})
+    result = by_name(run_checks_local(str(good_lake), START, END))["silver_no_raw_pii"]
+    n = len(EMAILS)
+    assert result.failures == 3 * n + 1
+    for column in ("events.embed_url", "events.org", "events.media_name"):
+        assert f"{column} email-like: {n}" in result.detail
+    assert "visitors.org_title email-like: 1" in result.detail
+    assert "example" not in result.detail and "acme" not in result.detail
+
+
+def test_pii_check_reads_only_the_window_of_visitors_snapshots(good_lake: Path) -> None:
+    """In the staging database only the window's snapshot partitions are the run's output."""
+    raw = [{"visitor_key": "v1", "email_hash": "john@example.org"}]
+    write_visitor_snapshots(good_lake, {START - timedelta(days=1): raw})
+    assert by_name(run_checks_local(str(good_lake), START, END))["silver_no_raw_pii"].passed
+    write_visitor_snapshots(good_lake, {END: raw})
+    result = by_name(run_checks_local(str(good_lake), START, END))["silver_no_raw_pii"]
+    assert result.failures == 1 and "visitors.email_hash email-like: 1" in result.detail
