@@ -11,10 +11,11 @@ arrive late; silver and gold overwrite only the window's partitions, so reruns a
 | task | what |
 |---|---|
 | `claim_day` | setup: mark `D` RUNNING in the run-state store (DynamoDB / SQLite) |
+| `route` | branch: the full run, or (param `publish_only`) straight to `checks` |
 | `ingest` | `LambdaInvokeFunctionOperator` (aws) or the same handler in-process (local) |
 | `silver`, `gold` | `GlueJobOperator`, deferrable (aws), or the same scripts on local Spark |
-| `checks` | the data-check SQL on Athena (aws) or DuckDB (local) |
-| `publish` | advance the watermark (never backwards), mark `D` SUCCEEDED; emits the gold Assets |
+| `checks` | the data-check SQL on Athena (aws) or DuckDB (local), on the staged output |
+| `publish` | publish the stage, advance the watermark (never backwards), mark `D` SUCCEEDED; emits the gold Assets |
 | `mark_failed` | teardown: marks `D` FAILED with the error when a step failed (the run still fails) |
 
 The target comes from `WISTIA_TARGET` (`aws` on MWAA, `local` otherwise; an env read, set for
@@ -23,6 +24,13 @@ Resource names, the Lambda payload and the Glue `script_args` are resolved at ru
 `claim_day` (env / Airflow Variables, see `wistia_pipeline.config.SETTINGS`) and
 reach the later tasks through Jinja (`wistia_airflow.plan`). `max_active_runs=1`: consecutive
 days share `L` partitions of the window and the watermark must advance day by day.
+
+**When a check fails for a known reason** (docs/architecture.md, "Overrides and publish-only
+reruns"): trigger the day again with `accept_failed_checks` (the check names) and
+`override_reason`; the run still runs every check, a named check's failure does not fail it,
+and the override is logged, stored with the day's run state and shown in its report. Add
+`publish_only` to skip ingest, silver and gold and check and publish the stage the failed run
+left (refused when none of the window is left, or a later run re-staged it).
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ from wistia_airflow.operators import (
     MarkFailedOperator,
     PublishOperator,
     ReportOperator,
+    RouteOperator,
     guarded,
 )
 from wistia_airflow.provider_settings import LAMBDA_BOTOCORE_CONFIG, apply_glue_wait_settings
@@ -120,6 +129,33 @@ with DAG(
             items={"type": "string", "enum": list(pipeline.ALL_STREAMS)},
             description="Wistia streams to ingest",
         ),
+        # Checked against checks/*.sql by claim_day, before any work: listing them here would
+        # import the SQL package (sqlglot) on every parse.
+        "accept_failed_checks": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": "^[a-z0-9_]+$"},
+            uniqueItems=True,
+            description=(
+                "Override: data checks (names of checks/*.sql, e.g. reconciliation_gap) whose "
+                "failure does not fail this run; every check still runs, and the override is "
+                "logged, stored with the day's run state and shown in its report"
+            ),
+        ),
+        "override_reason": Param(
+            None,
+            type=["null", "string"],
+            maxLength=500,
+            description="Why the named checks may fail (required with accept_failed_checks)",
+        ),
+        "publish_only": Param(
+            False,
+            type="boolean",
+            description=(
+                "Skip ingest, silver and gold: run the checks and publish on the stage the "
+                "latest run of the same window left (e.g. after a failed check, with an override)"
+            ),
+        ),
     },
     default_args={
         "owner": "data-platform",
@@ -134,15 +170,19 @@ with DAG(
     # Every task is guarded(): a permanent error fails it without retries, and the main-line
     # steps renew the day's claim (heartbeat) while they run (wistia_airflow.operators).
     claim = guarded(ClaimDayOperator)()
+    route = guarded(RouteOperator)()
     ingest = ingest_task()
     silver = glue_task(pipeline.SILVER)
     gold = glue_task(pipeline.GOLD)
-    checks = guarded(ChecksOperator)()
+    # After gold, or straight after route (publish_only: ingest skipped, silver and gold with
+    # it); never after a failed or upstream-failed step.
+    checks = guarded(ChecksOperator)(trigger_rule="none_failed_min_one_success")
     publish = guarded(PublishOperator)(outlets=GOLD_ASSETS)
     mark_failed = guarded(MarkFailedOperator)(retries=3)
     report = guarded(ReportOperator)()
 
-    claim >> ingest >> silver >> gold >> checks >> publish >> mark_failed
+    claim >> route >> ingest >> silver >> gold >> checks >> publish >> mark_failed
+    route >> checks
     mark_failed.as_teardown(setups=claim)
     # The daily report: after publish whether or not it ran; a teardown, so a report failure
     # never fails the run (the day stays published; the failure callbacks alert).

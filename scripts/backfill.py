@@ -69,6 +69,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--keep-going", action="store_true", help="run the remaining days after a failure"
     )
     parser.add_argument(
+        "--publish-only",
+        action="store_true",
+        help="param publish_only: only the checks and publish, on the stage a failed run left",
+    )
+    parser.add_argument(
+        "--accept-check",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="param accept_failed_checks (repeatable): publish although this check fails",
+    )
+    parser.add_argument(
+        "--override-reason", default=None, help="param override_reason (required with the above)"
+    )
+    parser.add_argument(
         "--mark-success",
         default=None,
         metavar="REGEX",
@@ -81,6 +96,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="aws: deploy to the local AWS and run the DAG and the twin there",
     )
     args = parser.parse_args(argv)
+    if args.accept_check and not (args.override_reason or "").strip():
+        parser.error("--accept-check needs --override-reason (the override is recorded)")
     if args.start > args.end:
         parser.error(f"--start {args.start} is after --end {args.end}")
     if args.retries is not None and args.retries < 0:
@@ -141,6 +158,22 @@ def prepare_airflow(args: argparse.Namespace, settings: Any) -> tuple[Path, Any]
     return home, local_runner.load_dag(retries=args.retries)
 
 
+def run_conf(args: argparse.Namespace) -> dict[str, object]:
+    """The DAG params of every run of the range (the DAG validates them at claim time)."""
+    conf: dict[str, object] = {}
+    if args.lookback_days is not None:
+        conf["lookback_days"] = args.lookback_days
+    if args.streams:
+        conf["streams"] = [s.strip() for s in args.streams.split(",") if s.strip()]
+    if args.publish_only:
+        conf["publish_only"] = True
+    if args.accept_check:
+        conf["accept_failed_checks"] = list(args.accept_check)
+    if args.override_reason is not None:
+        conf["override_reason"] = args.override_reason
+    return conf
+
+
 def run_range(args: argparse.Namespace, settings: Any) -> int:
     """Set up Airflow and run the days of ``args``; the exit code."""
     try:  # the whole range up front: refuse before running any of its days
@@ -149,11 +182,7 @@ def run_range(args: argparse.Namespace, settings: Any) -> int:
         print(f"backfill: refused: {exc}", file=sys.stderr, flush=True)
         return EXIT_REFUSED
     home, dag = prepare_airflow(args, settings)
-    conf: dict[str, object] = {}
-    if args.lookback_days is not None:
-        conf["lookback_days"] = args.lookback_days
-    if args.streams:
-        conf["streams"] = [s.strip() for s in args.streams.split(",") if s.strip()]
+    conf = run_conf(args)
 
     results = []
     refused: str | None = None

@@ -103,6 +103,10 @@ PERMANENT_ERRORS: frozenset[str] = frozenset(
         "BronzePartMismatch",
         "AnalysisException",
         "LocalSchemaMismatch",
+        # write-audit-publish: checks that failed on the staged output fail again on the same
+        # output; a stage that is missing, unfinished or re-staged by another run stays so
+        "DataCheckFailed",
+        "StageError",
     }
 )
 _PERMANENT_IN_TEXT = re.compile(r"\b(" + "|".join(sorted(PERMANENT_ERRORS)) + r")\b")

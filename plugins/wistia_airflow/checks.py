@@ -2,7 +2,8 @@
 
 aws: Athena through the Amazon provider's ``AthenaHook``; local: DuckDB over the local lake.
 Both return :class:`~wistia_pipeline.sql.CheckResult`; the operator fails the run with
-:func:`~wistia_pipeline.sql.raise_for_failures`. The SQL package (sqlglot), DuckDB and the
+:func:`~wistia_pipeline.sql.raise_for_failures` unless the run's override accepts every failed
+check (:func:`override_records` turns the verdict into the records the run state keeps). The SQL package (sqlglot), DuckDB and the
 provider are imported only when checks run: Airflow imports every plugins file at startup.
 """
 
@@ -15,13 +16,28 @@ from wistia_pipeline.config import Settings
 from wistia_pipeline.publishing import STAGING, staging_database
 
 if TYPE_CHECKING:
-    from wistia_pipeline.sql import CheckResult
+    from wistia_pipeline.sql import CheckResult, CheckVerdict
+    from wistia_pipeline.state import CheckOverride
 
 ATHENA_MAX_WAIT_SECONDS = 30 * 60
+MAX_DETAIL_CHARS = 500  # a check's detail kept with an override (the run state's text bound)
 
 
 class AthenaQueryFailed(RuntimeError):
     """An Athena check query did not succeed."""
+
+
+def override_records(verdict: CheckVerdict, reason: str, by: str) -> list[CheckOverride]:
+    """One record per check the run's override named: the failed checks it let through (with
+    what they reported) first, then the named checks that passed (``failures`` 0: unused)."""
+    from wistia_pipeline.state import CheckOverride
+
+    used = [
+        CheckOverride(r.check_name, r.failures, r.detail[:MAX_DETAIL_CHARS], reason, by)
+        for r in verdict.overridden
+    ]
+    unused = [CheckOverride(name, 0, "", reason, by) for name in verdict.unused]
+    return used + unused
 
 
 def run_checks(settings: Settings, start: date, end: date) -> list[CheckResult]:

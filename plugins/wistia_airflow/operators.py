@@ -4,8 +4,9 @@
 ingest and Glue steps are the Amazon provider's operators on the aws target and
 :mod:`wistia_airflow.local_operators` on the local one. Each operator resolves its target
 (``WISTIA_TARGET``) and resource names when it executes. At import time this module needs only
-``airflow.sdk`` and ``wistia_pipeline.pipeline``; nothing touches the network, the metadata DB or
-Airflow Variables before ``execute()``.
+``airflow.sdk``, the standard provider's ``BaseBranchOperator`` (the ``route`` branch of a
+``publish_only`` run) and ``wistia_pipeline.pipeline``; nothing touches the network, the
+metadata DB or Airflow Variables before ``execute()``.
 
 A failed step's error reaches the ``mark_failed`` teardown through XCom (key ``error``), pushed
 by :func:`wistia_airflow.callbacks.record_step_error`, the first failure callback of every task.
@@ -28,6 +29,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from airflow.providers.standard.operators.branch import BaseBranchOperator
 from airflow.sdk import BaseOperator
 
 from wistia_airflow import runtime
@@ -49,6 +51,19 @@ HEARTBEAT_STEPS = frozenset(step.task_id for step in pipeline.STEPS if step is n
 # A deferred task (GlueJobOperator on the triggerer) cannot heartbeat: its lease covers the
 # task's execution_timeout instead (this when it has none).
 DEFERRED_LEASE_FALLBACK_SECONDS = 2 * 3600
+
+
+# The branch after claim_day: the full run, or (param publish_only) straight to the checks and
+# publish of the stage the latest run of the window left. Not a pipeline.Step: the Step
+# Functions twin has no such state (its input has no publish_only).
+ROUTE = pipeline.Step(
+    "route",
+    "Route",
+    "state",
+    "Branch: ingest, silver and gold, or (publish_only) only the checks and publish of the "
+    "stage the latest run of the window left.",
+)
+OVERRIDES_XCOM_KEY = "overrides"
 
 
 class OverlappingRunLive(RuntimeError):
@@ -202,8 +217,13 @@ class ClaimDayOperator(WistiaStepOperator):
         # Before anything is written: only a day that has ended in UTC may run (a published
         # partial day would move the forward-only watermark past days still to come).
         require_finished_day(info.day)
+        from wistia_pipeline.sql import list_queries
+
+        # The override and publish_only params, checked before any work: a misspelt check or a
+        # missing reason fails here with nothing claimed, not after hours of Glue.
+        options = runtime.run_options(context.get("params") or {}, list_queries("checks"))
         # Resolve the plan before writing any state: a config error fails with nothing claimed.
-        plan = build_plan(info, 0, settings)
+        plan = build_plan(info, 0, settings, options)
         store = self.store(settings)
         lookback = info.lookback_days
         around = store.list_days(
@@ -219,17 +239,43 @@ class ClaimDayOperator(WistiaStepOperator):
         # A short lease that the later steps renew: a crashed run's claim lapses in minutes.
         claimed = store.claim_day(info.day, info.run_id, settings.claim_lease_seconds)
         self.log.info("claimed %s for run %s (attempt %s)", info.day, info.run_id, claimed.attempt)
+        if options.publish_only:
+            self.log.warning("publish_only: checks and publish of the window's latest stage only")
+        if options.accepted_checks:
+            self.log.warning(
+                "override requested by %s: a failure of %s will not fail the run; reason: %s",
+                runtime.triggered_by(context),
+                ", ".join(options.accepted_checks),
+                options.override_reason,
+            )
         return {**plan, "attempt": claimed.attempt}
 
 
+class RouteOperator(WistiaStepOperator, BaseBranchOperator):
+    """Branch after ``claim_day``: ``ingest`` and ``checks`` (the full run; ``checks`` waits for
+    ``gold``), or with the ``publish_only`` param only ``checks``. The skipped ``ingest`` skips
+    ``silver`` and ``gold`` with it; ``checks`` runs after skipped upstreams but never after a
+    failed one (trigger rule ``none_failed_min_one_success``)."""
+
+    step = ROUTE
+    ui_color = "#e8e8e8"
+
+    def choose_branch(self, context: Any) -> list[str]:
+        if self.plan(context).get("publish_only"):
+            self.log.info("publish_only: skipping ingest, silver and gold")
+            return [pipeline.CHECKS.task_id]
+        return [pipeline.INGEST.task_id, pipeline.CHECKS.task_id]
+
+
 class ChecksOperator(WistiaStepOperator):
-    """Run every data check over the window; any failure fails the task."""
+    """Run every data check over the window; a failure fails the task unless the run's
+    override (params ``accept_failed_checks`` + ``override_reason``) names that check."""
 
     step = pipeline.CHECKS
     ui_color = "#f0e442"
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
-        from wistia_airflow.checks import run_checks
+        from wistia_airflow.checks import override_records, run_checks
         from wistia_pipeline.sql import raise_for_failures
 
         plan = self.plan(context)
@@ -238,7 +284,26 @@ class ChecksOperator(WistiaStepOperator):
         results = run_checks(runtime.settings(), start, end)
         for result in results:
             self.log.info("check %s: %s failure(s) %s", *asdict(result).values())
-        raise_for_failures(results, window=(start, end))
+        accepted = plan.get("accept_failed_checks") or []
+        # Every check has run; only the failures nobody accepted fail the run.
+        verdict = raise_for_failures(results, window=(start, end), accepted=accepted)
+        records = override_records(
+            verdict, plan.get("override_reason") or "", runtime.triggered_by(context)
+        )
+        for record in records:
+            if record.used:
+                self.log.warning(
+                    "check %s FAILED with %s failure(s) (%s): OVERRIDDEN by %s, reason: %s",
+                    record.check,
+                    record.failures,
+                    record.detail,
+                    record.by,
+                    record.reason,
+                )
+            else:
+                self.log.info("override of check %s unused: the check passed", record.check)
+        # Publish stores them with the day's run state; the report shows them.
+        context["ti"].xcom_push(key=OVERRIDES_XCOM_KEY, value=[asdict(r) for r in records])
         return [asdict(r) for r in results]
 
 
@@ -269,8 +334,10 @@ def counts_from_summary(summary: Any) -> dict[str, int]:
 
 
 class PublishOperator(WistiaStepOperator):
-    """Publish the run's checked stage of the window, advance the watermark to ``D`` (never
-    backwards) and mark ``D`` SUCCEEDED. Runs only after ``checks`` passed."""
+    """Publish the run's checked stage of the window (with ``publish_only``: the latest stage
+    of the window, whoever staged it), advance the watermark to ``D`` (never backwards) and
+    mark ``D`` SUCCEEDED with the check overrides the run used. Runs only after ``checks``
+    passed."""
 
     step = pipeline.PUBLISH
     ui_color = "#77dd77"
@@ -279,14 +346,23 @@ class PublishOperator(WistiaStepOperator):
         settings = runtime.settings()
         info = self.run(context, settings)
         store = self.store(settings)
-        summary = context["ti"].xcom_pull(task_ids=pipeline.INGEST.task_id)
-        checks = context["ti"].xcom_pull(task_ids=pipeline.CHECKS.task_id) or []
-        counts = {**counts_from_summary(summary), "checks_passed": len(checks)}
+        ti = context["ti"]
+        summary = ti.xcom_pull(task_ids=pipeline.INGEST.task_id)
+        checks = ti.xcom_pull(task_ids=pipeline.CHECKS.task_id) or []
+        overrides = check_overrides_of(ti)
+        counts = {
+            **counts_from_summary(summary),
+            "checks_passed": sum(1 for c in checks if not c.get("failures")),
+            "checks_overridden": sum(1 for o in overrides if o.used),
+        }
         start, end = info.window
-        published = publish_window(settings, start, end, info.run_id)
+        # publish_only publishes the stage an earlier run left; publishing refuses when none of
+        # this window is left or a later run re-staged its partitions.
+        any_run = bool(self.plan(context).get("publish_only"))
+        published = publish_window(settings, start, end, info.run_id, any_run=any_run)
         self.log.info("published the stage of %s..%s: %s", start, end, published)
         moved = store.advance_watermark(info.day, info.run_id)
-        store.mark_succeeded(info.day, info.run_id, counts)
+        store.mark_succeeded(info.day, info.run_id, counts, overrides=overrides)
         watermark = store.get_watermark()
         self.log.info("published %s (watermark %s, moved=%s)", info.day, watermark, moved)
         return {
@@ -295,7 +371,16 @@ class PublishOperator(WistiaStepOperator):
             "watermark_moved": moved,
             "counts": counts,
             "published_manifests": published["manifests"],
+            "stage_run_id": published.get("run_id"),
         }
+
+
+def check_overrides_of(ti: Any) -> list[Any]:
+    """The check overrides the ``checks`` task recorded (XCom ``overrides``), as records."""
+    from wistia_pipeline.state import CheckOverride
+
+    raw = ti.xcom_pull(task_ids=pipeline.CHECKS.task_id, key=OVERRIDES_XCOM_KEY) or []
+    return [CheckOverride(**item) for item in raw]
 
 
 class MarkFailedOperator(WistiaStepOperator):
@@ -368,6 +453,8 @@ class ReportOperator(WistiaStepOperator):
                     CheckInfo(str(c["check_name"]), int(c["failures"]), str(c["detail"]))
                     for c in checks
                 ),
+                # the stored record: what the run state says this day was published with
+                overrides=tuple(record.overrides) if record else (),
             )
         elif record is None or record.run_id != info.run_id:
             holder = record.run_id if record else "nobody"

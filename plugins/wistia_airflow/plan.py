@@ -18,8 +18,9 @@ from wistia_pipeline.config import Settings
 PLAN_TASK_ID = pipeline.CLAIM.task_id
 
 
-def build_plan(info: Any, attempt: int, settings: Settings) -> dict[str, Any]:
-    """The plan of run ``info`` (a :class:`wistia_airflow.runtime.RunInfo`)."""
+def build_plan(info: Any, attempt: int, settings: Settings, options: Any = None) -> dict[str, Any]:
+    """The plan of run ``info`` (a :class:`wistia_airflow.runtime.RunInfo`) with the
+    operator's ``options`` (a :class:`wistia_airflow.runtime.RunOptions`; None: the defaults)."""
     start, end = info.window
     job_args = pipeline.glue_job_args(
         start,
@@ -35,6 +36,10 @@ def build_plan(info: Any, attempt: int, settings: Settings) -> dict[str, Any]:
         "attempt": attempt,
         "lookback_days": info.lookback_days,
         "streams": list(info.streams),
+        # publish_only: route skips ingest/silver/gold; the override: checks and publish
+        "publish_only": bool(getattr(options, "publish_only", False)),
+        "accept_failed_checks": list(getattr(options, "accepted_checks", ())),
+        "override_reason": getattr(options, "override_reason", None),
         "window_start": start.isoformat(),
         "window_end": end.isoformat(),
         "aws_conn_id": settings.aws_conn_id,

@@ -11,6 +11,10 @@ from typing import Any
 from wistia_pipeline import dates, pipeline
 from wistia_pipeline.config import MAX_LOOKBACK_DAYS, Settings, load_settings
 
+# The run state's bound for audit text (state.base.MAX_AUDIT_TEXT_CHARS); checked here so an
+# over-long reason fails at claim_day, before any work, not at publish.
+MAX_REASON_CHARS = 500
+
 
 @dataclass(frozen=True)
 class RunInfo:
@@ -71,6 +75,70 @@ def run_info(context: Mapping[str, Any], default_lookback_days: int) -> RunInfo:
         lookback_days=_lookback(lookback_days, default_lookback_days),
         streams=pipeline.check_streams(streams),
     )
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The operator's choices for a run beyond its window (DAG params, checked by claim_day).
+
+    ``publish_only``: skip ingest, silver and gold; check and publish the stage the latest run
+    of the same window left. ``accepted_checks``: data checks whose failure does not fail the
+    run (each recorded with ``override_reason`` and who triggered the run).
+    """
+
+    publish_only: bool = False
+    accepted_checks: tuple[str, ...] = ()
+    override_reason: str | None = None
+
+
+def _names(value: object) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):  # a comma-separated list from the CLI's --conf
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"accept_failed_checks must be a list of check names, got {value!r}")
+    return [v.strip() for v in value if v.strip()]
+
+
+def run_options(params: Mapping[str, Any], known_checks: Sequence[str]) -> RunOptions:
+    """Validate the run's override and publish-only params against ``known_checks`` (the
+    names of ``checks/*.sql``). A named check needs a reason: an override is only ever taken
+    on purpose, and the reason is what the run state and the report show."""
+    publish_only = params.get("publish_only", False)
+    if publish_only in (None, ""):
+        publish_only = False
+    if not isinstance(publish_only, bool):
+        raise ValueError(f"publish_only must be true or false, got {publish_only!r}")
+    names = list(dict.fromkeys(_names(params.get("accept_failed_checks"))))
+    unknown = [n for n in names if n not in known_checks]
+    if unknown:
+        raise ValueError(
+            f"accept_failed_checks names unknown checks {unknown}; the checks are "
+            f"{list(known_checks)}"
+        )
+    reason = params.get("override_reason")
+    if reason is not None and not isinstance(reason, str):
+        raise ValueError(f"override_reason must be text, got {reason!r}")
+    reason = (reason or "").strip() or None
+    if names and reason is None:
+        raise ValueError(
+            f"accept_failed_checks names {names}: override_reason must say why (it is recorded "
+            "with the day's run state and shown in its report)"
+        )
+    if reason is not None and not names:
+        raise ValueError("override_reason is set but accept_failed_checks names no check")
+    if reason is not None and len(reason) > MAX_REASON_CHARS:
+        raise ValueError(f"override_reason is longer than {MAX_REASON_CHARS} characters")
+    return RunOptions(publish_only, tuple(names), reason)
+
+
+def triggered_by(context: Mapping[str, Any]) -> str:
+    """Who an override is recorded as: the user who triggered the run when Airflow knows it
+    (``DagRun.triggering_user_name``, Airflow 3.1+), and the run id."""
+    run_id = str(context["run_id"])
+    user = getattr(context.get("dag_run"), "triggering_user_name", None)
+    return f"{user} (run {run_id})" if user else f"run {run_id}"
 
 
 def lookup(name: str) -> str | None:

@@ -244,6 +244,7 @@ def _provision(api_url: str, work: Path) -> Twin:
     subs = {
         "LambdaFunctionName": function_arn,
         "ReportFunctionName": _report_function(n, role, work),
+        "PublishFunctionName": _publish_function(n, role, lambda_zip),
         "SilverJobName": n["silver"],
         "GoldJobName": n["gold"],
         "StateTableName": n["table"],
@@ -270,6 +271,20 @@ def _provision(api_url: str, work: Path) -> Twin:
         f"wistia-daily-sleeper-{suffix}", role, {**noop, "SilverJobName": n["sleeper"]}
     )
     return twin
+
+
+def _publish_function(n: dict[str, str], role: str, lambda_zip: Path) -> str:
+    """The publish Lambda: the ingestion zip with its own handler, as the template has it."""
+    return boto3.client("lambda").create_function(
+        FunctionName=f"{n['function']}-publish",
+        Runtime="python3.12",
+        Role=role,
+        Handler="wistia_pipeline.publish_handler.handler",
+        Code={"ZipFile": lambda_zip.read_bytes()},
+        Timeout=300,
+        MemorySize=256,
+        Environment={"Variables": {"WISTIA_TARGET": "aws", "WISTIA_LAKE_URI": f"s3://{n['lake']}"}},
+    )["FunctionArn"]
 
 
 def _report_function(n: dict[str, str], role: str, work: Path) -> str:

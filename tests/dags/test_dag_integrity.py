@@ -16,7 +16,9 @@ from wistia_pipeline import pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("parse_probe.py")
+ROUTE = "route"  # wistia_airflow.operators.ROUTE: the publish_only branch after claim_day
 EXPECTED_TASKS = [s.task_id for s in pipeline.STEPS] + [
+    ROUTE,
     pipeline.MARK_FAILED.task_id,
     pipeline.REPORT.task_id,
 ]
@@ -134,8 +136,18 @@ def test_aws_target_uses_the_provider_operators_with_the_run_plan(parsed: dict) 
 def test_graph_shape(parsed: dict) -> None:
     tasks = parsed["local"]["dags"][pipeline.DAG_ID]["tasks"]
     chain = [s.task_id for s in pipeline.STEPS]
+    chain.insert(1, ROUTE)  # claim_day >> route >> ingest
     for upstream, downstream in itertools.pairwise(chain):
-        assert tasks[downstream]["upstream"] == [upstream]
+        if downstream != pipeline.CHECKS.task_id:
+            assert tasks[downstream]["upstream"] == [upstream]
+    # publish_only: route goes straight to checks, which runs after skipped upstreams (ingest,
+    # silver, gold) but never after a failed one.
+    checks = tasks[pipeline.CHECKS.task_id]
+    assert sorted(checks["upstream"]) == sorted([pipeline.GOLD.task_id, ROUTE])
+    assert checks["trigger_rule"] == "none_failed_min_one_success"
+    assert tasks[ROUTE]["class"] == "RouteOperator"
+    for task_id in (*chain[:5], pipeline.PUBLISH.task_id):
+        assert tasks[task_id]["trigger_rule"] == "all_success", task_id
     teardown = tasks[pipeline.MARK_FAILED.task_id]
     assert teardown["is_teardown"] is True
     assert tasks[pipeline.CLAIM.task_id]["is_setup"] is True
@@ -158,7 +170,13 @@ def test_policies(parsed: dict) -> None:
     assert dag["catchup"] is True
     assert dag["max_active_runs"] == 1
     assert dag["timetable"] == "CronDataIntervalTimetable"
-    assert dag["params"] == ["lookback_days", "streams"]
+    assert sorted(dag["params"]) == [
+        "accept_failed_checks",
+        "lookback_days",
+        "override_reason",
+        "publish_only",
+        "streams",
+    ]
     from wistia_pipeline.config import MAX_LOOKBACK_DAYS
 
     assert dag["lookback_maximum"] == MAX_LOOKBACK_DAYS  # the env's bound too

@@ -30,13 +30,21 @@ def test_run_plan_resolves_names_payload_and_glue_arguments(monkeypatch) -> None
     )
     built = plan.build_plan(run_info(context, 2), 3, settings)
     window = {"--start_date": "2026-05-03", "--end_date": "2026-05-04"}
-    args = {**window, "--lake_uri": "s3://lake/x", "--pii_secret_id": "wistia/pii"}
+    args = {
+        **window,
+        "--lake_uri": "s3://lake/x",
+        "--run_id": "scheduled__2026-05-04",
+        "--pii_secret_id": "wistia/pii",
+    }
     assert built == {
         "day": "2026-05-04",
         "run_id": "scheduled__2026-05-04",
         "attempt": 3,
         "lookback_days": 1,
         "streams": ["events"],
+        "publish_only": False,
+        "accept_failed_checks": [],
+        "override_reason": None,
         "window_start": "2026-05-03",
         "window_end": "2026-05-04",
         "aws_conn_id": "c",

@@ -428,3 +428,42 @@ def test_lambda_handler_for_the_twin(account: Lake, monkeypatch: pytest.MonkeyPa
     )
     assert failed["status"] == "failed"
     assert "DataCheckFailed" in Path(failed["report_uri"]).read_text()
+
+
+def test_published_day_with_a_check_override_says_which_and_why(
+    account: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: a day published with an override names the overridden check, its failures,
+    who accepted it and why in the data-status section (and an unused one as unused)."""
+    from wistia_pipeline.state import CheckOverride
+
+    run_id = f"manual__{DAY}"
+    gap = CheckOverride(
+        "reconciliation_gap", 3, "2026-03-29: events 9 vs plays 0", "media 42 deleted", "alice"
+    )
+    unused = CheckOverride("gold_days_present", 0, "", "media 42 deleted", "alice")
+    store = SQLiteRunStateStore(account.state_db)
+    store.claim_day(DAY, run_id)
+    store.mark_succeeded(DAY, run_id, {"checks_passed": 4}, overrides=[gap, unused])
+    checks = [
+        {"check_name": "reconciliation_gap", "failures": 3, "detail": gap.detail},
+        {"check_name": "gold_days_present", "failures": 0, "detail": "every day ok"},
+    ]
+    xcoms = {("publish", "return_value"): {"day": str(DAY)}, ("checks", "return_value"): checks}
+    out = run_report_task(account, monkeypatch, DAY, run_id, xcoms)
+    assert out["status"] == "published"
+    page = Path(out["report_uri"]).read_text()
+    section = page[page.index('id="data-status"') :]
+    checks_dd = section[section.index('id="ds-checks"') :]
+    checks_dd = checks_dd[: checks_dd.index("</dd>")]
+    assert "1 of 2 passed; overridden by an operator: reconciliation_gap" in checks_dd
+    overrides = section[section.index('id="ds-overrides"') :]
+    overrides = overrides[: overrides.index("</dd>")]
+    assert "reconciliation_gap: 3 failure(s) (2026-03-29: events 9 vs plays 0)" in overrides
+    assert "published anyway by alice; reason: media 42 deleted" in overrides
+    assert "gold_days_present: named by alice but unused (the check passed)" in overrides
+    # The twin's report Lambda reads the same record (no XComs): the same section.
+    result = generate_report(settings_for(account), DAY, lookback_days=1)
+    page = Path(result.report_uri).read_text()
+    assert "overridden by an operator: reconciliation_gap" in page
+    assert "reason: media 42 deleted" in page

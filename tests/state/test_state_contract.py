@@ -11,6 +11,7 @@ import pytest
 from wistia_pipeline.state import (
     DEFAULT_LEASE_SECONDS,
     MAX_ERROR_CHARS,
+    CheckOverride,
     DayAlreadyClaimed,
     DayRun,
     DayStatus,
@@ -56,6 +57,49 @@ def test_mark_succeeded_round_trips_counts_and_timings(store, clock):
     assert done.error is None
     assert done.attempt == 1
     assert store.get_day(D) == done
+
+
+GAP = CheckOverride(
+    "reconciliation_gap", 3, "2026-03-08: events 9 vs plays 0", "media 42 deleted", "alice"
+)
+UNUSED = CheckOverride("gold_days_present", 0, "", "media 42 deleted", "alice")
+
+
+def test_mark_succeeded_records_the_check_overrides_and_a_new_claim_clears_them(store):
+    store.claim_day(D, "run-a")
+    done = store.mark_succeeded(D, "run-a", {"checks_passed": 4}, overrides=[GAP, UNUSED])
+    assert done.overrides == (GAP, UNUSED)
+    assert [o.used for o in done.overrides] == [True, False]
+    assert store.get_day(D) == done
+    assert store.list_days(D, D)[0].overrides == (GAP, UNUSED)
+    rerun = store.claim_day(D, "run-b")
+    assert rerun.overrides == () and store.get_day(D).overrides == ()
+    assert store.mark_succeeded(D, "run-b", {}).overrides == ()
+    assert store.get_day(D).overrides == ()
+
+
+def test_mark_failed_records_no_overrides(store):
+    store.claim_day(D, "run-a")
+    assert store.mark_failed(D, "run-a", "checks: boom").overrides == ()
+    assert store.get_day(D).overrides == ()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [GAP, GAP],  # the same check twice
+        [CheckOverride("reconciliation_gap", 1, "", " ", "alice")],  # no reason
+        [CheckOverride("reconciliation_gap", 1, "", "why", "")],  # nobody
+        [CheckOverride("reconciliation_gap", -1, "", "why", "alice")],
+        [CheckOverride("reconciliation_gap", True, "", "why", "alice")],
+        [{"check": "reconciliation_gap"}],
+    ],
+)
+def test_invalid_overrides_are_rejected_without_writing(store, overrides):
+    store.claim_day(D, "run-a")
+    with pytest.raises((ValueError, TypeError)):
+        store.mark_succeeded(D, "run-a", {}, overrides=overrides)
+    assert store.get_day(D).status is DayStatus.RUNNING
 
 
 def test_mark_failed_round_trips_error(store, clock):

@@ -6,6 +6,7 @@ twin, which writes the same items with PutItem/UpdateItem service integrations.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -14,7 +15,13 @@ import boto3
 import pytest
 
 from wistia_pipeline.config import load_settings
-from wistia_pipeline.state import DayAlreadyClaimed, DayStatus, StateStoreError, open_state_store
+from wistia_pipeline.state import (
+    CheckOverride,
+    DayAlreadyClaimed,
+    DayStatus,
+    StateStoreError,
+    open_state_store,
+)
 from wistia_pipeline.state.dynamodb import (
     CLAIM_CONDITION,
     CLAIM_UPDATE,
@@ -78,6 +85,7 @@ def test_items_have_the_documented_shapes(dynamodb_table):
     assert done["counts"] == {"M": {"events": {"N": "7"}, "medias": {"N": "2"}}}
     assert len(done["finished_at"]["S"]) == 24
     assert "error" not in done
+    assert done["overrides"] == {"S": "[]"}
 
     store.claim_day(D, "manual__x")
     store.mark_failed(D, "manual__x", "boom")
@@ -87,6 +95,21 @@ def test_items_have_the_documented_shapes(dynamodb_table):
         {"S": "boom"},
         {"N": "2"},
     )
+    assert "overrides" not in failed  # the claim removed the last success's
+
+    store.claim_day(D, "manual__y")
+    gap = CheckOverride("reconciliation_gap", 3, "d: 9 vs 0", "media deleted", "alice")
+    store.mark_succeeded(D, "manual__y", {}, overrides=[gap])
+    item = client.get_item(TableName=dynamodb_table, Key=key)["Item"]
+    assert json.loads(item["overrides"]["S"]) == [
+        {
+            "check": "reconciliation_gap",
+            "failures": 3,
+            "detail": "d: 9 vs 0",
+            "reason": "media deleted",
+            "by": "alice",
+        }
+    ]
 
     store.advance_watermark(D, "manual__x")
     wm = client.get_item(
@@ -191,6 +214,10 @@ def test_item_to_day_run_decodes_items_and_nulls():
     }
     run = item_to_day_run(running)
     assert (run.finished_at, run.error, run.counts) == (None, None, {})
+    # the twin writes the failures as Athena returned them: text
+    twin = '[{"check": "x", "failures": "2", "detail": "d", "reason": "r", "by": "exec-1"}]'
+    run = item_to_day_run({**FINISHED_ITEM, "overrides": {"S": twin}})
+    assert run.overrides == (CheckOverride("x", 2, "d", "r", "exec-1"),)
 
 
 @pytest.mark.parametrize(
@@ -202,6 +229,8 @@ def test_item_to_day_run_decodes_items_and_nulls():
         {"started_at": {"BOGUS": "1"}},
         {"day": {}},
         {"day": None},
+        {"overrides": {"S": "not json"}},
+        {"overrides": {"S": '[{"check": "x"}]'}},
     ],
 )
 def test_item_to_day_run_refuses_malformed_items(change):

@@ -92,7 +92,7 @@ def test_schema_is_wal_and_versioned(tmp_path):
     store = SQLiteRunStateStore(tmp_path / "s.sqlite")
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {"day_runs", "watermark", "audit_log"}
     SQLiteRunStateStore(store.path)  # reopening an existing file is fine
@@ -110,6 +110,28 @@ def test_a_version_1_file_is_upgraded_in_place(tmp_path):
     store = SQLiteRunStateStore(path)
     assert store.get_watermark() == D
     assert store.audit_log() == []
+
+
+def test_a_version_2_file_gets_the_overrides_column_and_keeps_its_days(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with sqlite3.connect(path) as conn:  # version 2's day_runs: no overrides column
+        conn.execute(
+            "CREATE TABLE day_runs (day TEXT PRIMARY KEY, status TEXT NOT NULL, run_id TEXT "
+            "NOT NULL, attempt INTEGER NOT NULL, started_at TEXT NOT NULL, finished_at TEXT, "
+            "counts TEXT NOT NULL DEFAULT '{}', error TEXT, lease_expires_at TEXT NOT NULL, "
+            "updated_at TEXT NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO day_runs VALUES ('2026-03-09', 'SUCCEEDED', 'r', 1, "
+            "'2026-03-10T01:00:00.000Z', '2026-03-10T01:05:00.000Z', '{}', NULL, "
+            "'2026-03-10T01:10:00.000Z', '2026-03-10T01:05:00.000Z')"
+        )
+        conn.execute("PRAGMA user_version = 2")
+    store = SQLiteRunStateStore(path)
+    assert store.get_day(D).overrides == ()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    SQLiteRunStateStore(path)  # a second open finds the column and adds nothing
 
 
 def test_unknown_schema_version_is_refused(tmp_path):

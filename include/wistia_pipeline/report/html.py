@@ -121,6 +121,13 @@ def baseline_text(report: Report) -> str:
 
 def checks_text(report: Report) -> str:
     state = report.state
+    overridden = [o.check for o in state.overridden]
+    if overridden:  # published although these failed: say it first, by name
+        names = ", ".join(overridden)
+        passed = sum(1 for c in state.checks if not c.failures)
+        if state.checks:
+            return f"{passed} of {len(state.checks)} passed; overridden by an operator: {names}"
+        return f"{state.checks_passed or 0} passed; overridden by an operator: {names}"
     if state.checks:
         failed = [c for c in state.checks if c.failures]
         if failed:
@@ -135,6 +142,20 @@ def checks_text(report: Report) -> str:
     if state.status == RUNNING:
         return "not run yet"
     return "unknown (no run-state record)"
+
+
+def override_text(override: Any) -> str:
+    """One recorded check override, as the data-status section lists it."""
+    if not override.failures:
+        return (
+            f"{override.check}: named by {override.by} but unused (the check passed); "
+            f"reason given: {override.reason}"
+        )
+    detail = f" ({override.detail})" if override.detail else ""
+    return (
+        f"{override.check}: {override.failures} failure(s){detail}, published anyway by "
+        f"{override.by}; reason: {override.reason}"
+    )
 
 
 def window_text(report: Report) -> str:
@@ -227,6 +248,7 @@ def render_html(report: Report, svg_renderer: SvgRenderer | None = None) -> str:
         day_label=f"{report.day:%A} {report.day.day} {report.day:%B %Y}",
         baseline_text=baseline_text(report) if report.shows_numbers else "",
         checks_text=checks_text(report),
+        override_text=override_text,
         window_text=window_text(report),
         fmt_int=fmt_int,
         fmt_hours=fmt_hours,

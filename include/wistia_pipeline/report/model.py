@@ -226,6 +226,13 @@ class DayState:
     checks_passed: int | None = None
     checks: tuple[CheckInfo, ...] = ()
     watermark: date | None = None
+    # The check overrides the publishing run used (state.CheckOverride: check, failures,
+    # detail, reason, by); failures 0 = named but unused.
+    overrides: tuple[Any, ...] = ()
+
+    @property
+    def overridden(self) -> tuple[Any, ...]:
+        return tuple(o for o in self.overrides if o.failures)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -253,6 +260,7 @@ def day_state_from_record(record: Any, watermark: date | None) -> DayState:
         error=record.error,
         checks_passed=counts.get("checks_passed"),
         watermark=watermark,
+        overrides=tuple(getattr(record, "overrides", ()) or ()),
     )
 
 

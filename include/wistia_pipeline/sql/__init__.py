@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from .checks import (
     CheckResult,
+    CheckVerdict,
     DataCheckFailed,
     check_result_from_athena,
     check_result_from_rows,
+    judge_checks,
     raise_for_failures,
 )
 from .loader import (
@@ -43,6 +45,7 @@ __all__ = [
     "KINDS",
     "PARAMETERS",
     "CheckResult",
+    "CheckVerdict",
     "DataCheckFailed",
     "LocalSchemaMismatch",
     "SqlNotFound",
@@ -52,6 +55,7 @@ __all__ = [
     "check_result_from_athena",
     "check_result_from_rows",
     "connect_local",
+    "judge_checks",
     "list_queries",
     "load_sql",
     "raise_for_failures",

@@ -8,7 +8,7 @@ The one result type of both targets: DuckDB rows (:func:`check_result_from_rows`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -66,15 +66,50 @@ def check_result_from_athena(source: str, response: Mapping[str, Any] | None) ->
     return check_result_from_rows(source, header, body)
 
 
+@dataclass(frozen=True)
+class CheckVerdict:
+    """The checks of a run judged against the checks an operator accepted for it."""
+
+    results: tuple[CheckResult, ...]
+    failed: tuple[CheckResult, ...]  # failed and not accepted: the run fails
+    overridden: tuple[CheckResult, ...]  # failed, accepted: the run goes on, recorded
+    unused: tuple[str, ...]  # accepted but passed (or did not run): recorded as unused
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+
+def judge_checks(results: Sequence[CheckResult], accepted: Iterable[str] = ()) -> CheckVerdict:
+    """Split ``results`` by the ``accepted`` check names (the run's override)."""
+    names = list(dict.fromkeys(accepted))  # ordered, once each
+    failing = [r for r in results if not r.passed]
+    overridden = tuple(r for r in failing if r.check_name in names)
+    used = {r.check_name for r in overridden}
+    return CheckVerdict(
+        results=tuple(results),
+        failed=tuple(r for r in failing if r.check_name not in used),
+        overridden=overridden,
+        unused=tuple(n for n in names if n not in used),
+    )
+
+
 def raise_for_failures(
-    results: Sequence[CheckResult], window: tuple[date, date] | None = None
-) -> None:
-    """Raise :class:`DataCheckFailed` naming every failed check (and the checked ``window``,
-    when given); return when all passed."""
-    failed = [r for r in results if not r.passed]
-    if failed:
+    results: Sequence[CheckResult],
+    window: tuple[date, date] | None = None,
+    accepted: Iterable[str] = (),
+) -> CheckVerdict:
+    """Raise :class:`DataCheckFailed` naming every failed check that is not ``accepted`` (and
+    the checked ``window``, when given); else return the verdict."""
+    verdict = judge_checks(results, accepted)
+    if verdict.failed:
         scope = f" for {window[0]}..{window[1]}" if window else ""
-        lines = "; ".join(f"{r.check_name}: {r.failures} failure(s) ({r.detail})" for r in failed)
-        raise DataCheckFailed(
-            f"{len(failed)} of {len(results)} data checks failed{scope}: {lines}", results
+        lines = "; ".join(
+            f"{r.check_name}: {r.failures} failure(s) ({r.detail})" for r in verdict.failed
         )
+        note = f" ({len(verdict.overridden)} more overridden)" if verdict.overridden else ""
+        raise DataCheckFailed(
+            f"{len(verdict.failed)} of {len(results)} data checks failed{scope}{note}: {lines}",
+            results,
+        )
+    return verdict

@@ -9,8 +9,9 @@ conditional write. Rules and the timestamp format: docs/state-store.md.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 
@@ -24,6 +25,7 @@ MAX_AUDIT_TEXT_CHARS = 500
 MAX_ERROR_CHARS = 4000
 MAX_RUN_ID_CHARS = 250
 MAX_COUNT_KEYS = 100
+MAX_OVERRIDES = 20  # one per check, with room; a DynamoDB item must stay far below 400 KB
 _TRUNCATION_MARK = "...[truncated {n} chars]"
 
 Clock = Callable[[], datetime]
@@ -33,6 +35,25 @@ class DayStatus(str, Enum):
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class CheckOverride:
+    """A data check an operator accepted for a run (the DAG params ``accept_failed_checks`` and
+    ``override_reason``): what the check reported, why it was accepted and by whom.
+
+    ``failures`` 0 means the override was unused: the check passed.
+    """
+
+    check: str
+    failures: int
+    detail: str
+    reason: str
+    by: str
+
+    @property
+    def used(self) -> bool:
+        return self.failures > 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,9 @@ class DayRun:
     counts: dict[str, int]
     error: str | None
     lease_expires_at: datetime
+    # The check overrides the run that published the day relied on (or named unused); set by
+    # mark_succeeded, cleared by the next claim.
+    overrides: tuple[CheckOverride, ...] = ()
 
 
 class StateStoreError(Exception):
@@ -145,10 +169,18 @@ class RunStateStore(abc.ABC):
         now = self._write_time(day, run_id)
         return self._claim(day, run_id, now, lease_until(now, lease_seconds))
 
-    def mark_succeeded(self, day: date, run_id: str, counts: Mapping[str, int]) -> DayRun:
-        """RUNNING by ``run_id`` -> SUCCEEDED with ``counts``; else :class:`NotClaimedByRun`."""
+    def mark_succeeded(
+        self,
+        day: date,
+        run_id: str,
+        counts: Mapping[str, int],
+        overrides: Iterable[CheckOverride] = (),
+    ) -> DayRun:
+        """RUNNING by ``run_id`` -> SUCCEEDED with ``counts`` and the check ``overrides`` the
+        run relied on; else :class:`NotClaimedByRun`."""
         clean = check_counts(counts)
-        return self._succeed(day, run_id, self._write_time(day, run_id), clean)
+        accepted = check_overrides(overrides)
+        return self._succeed(day, run_id, self._write_time(day, run_id), clean, accepted)
 
     def mark_failed(self, day: date, run_id: str, error: str) -> DayRun:
         """RUNNING by ``run_id`` -> FAILED with ``error`` (truncated to
@@ -239,7 +271,14 @@ class RunStateStore(abc.ABC):
         """The claim of :meth:`claim_day`, started at ``now`` and leased until ``lease``."""
 
     @abc.abstractmethod
-    def _succeed(self, day: date, run_id: str, now: datetime, counts: dict[str, int]) -> DayRun:
+    def _succeed(
+        self,
+        day: date,
+        run_id: str,
+        now: datetime,
+        counts: dict[str, int],
+        overrides: tuple[CheckOverride, ...],
+    ) -> DayRun:
         """:meth:`mark_succeeded` at ``now``."""
 
     @abc.abstractmethod
@@ -315,6 +354,50 @@ def check_counts(counts: Mapping[str, int]) -> dict[str, int]:
             raise ValueError(f"counts[{key!r}] must be an int, got {value!r}")
         clean[key] = value
     return clean
+
+
+def check_overrides(overrides: Iterable[CheckOverride]) -> tuple[CheckOverride, ...]:
+    """Validated overrides: one per check, reason and who non-empty, failures >= 0."""
+    found = tuple(overrides)
+    if len(found) > MAX_OVERRIDES:
+        raise ValueError(f"{len(found)} overrides, at most {MAX_OVERRIDES} allowed")
+    names = [o.check for o in found if isinstance(o, CheckOverride)]
+    if len(names) != len(found):
+        raise TypeError(f"overrides must be CheckOverride records, got {found!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"overrides name a check twice: {names}")
+    for item in found:
+        check_text("override check", item.check)
+        check_text("override reason", item.reason)
+        check_text("override by", item.by)
+        if isinstance(item.failures, bool) or not isinstance(item.failures, int):
+            raise ValueError(f"override failures must be an int, got {item.failures!r}")
+        if item.failures < 0:
+            raise ValueError(f"override failures must be >= 0, got {item.failures}")
+    return found
+
+
+def overrides_to_json(overrides: Iterable[CheckOverride]) -> str:
+    """The stored form of overrides in both stores: a JSON list of objects (a string, so the
+    Step Functions twin can write it with ``States.JsonToString``)."""
+    return json.dumps([asdict(o) for o in overrides], sort_keys=True, ensure_ascii=False)
+
+
+def overrides_from_json(text: str | None) -> tuple[CheckOverride, ...]:
+    """The inverse of :func:`overrides_to_json`; None or empty text is no overrides. Numbers
+    may come as text (the twin copies Athena's string results)."""
+    if not text:
+        return ()
+    return tuple(
+        CheckOverride(
+            check=str(o["check"]),
+            failures=int(o["failures"]),
+            detail=str(o.get("detail") or ""),
+            reason=str(o["reason"]),
+            by=str(o["by"]),
+        )
+        for o in json.loads(text)
+    )
 
 
 def check_text(name: str, value: str) -> str:

@@ -8,7 +8,7 @@ item               ``pk`` (HASH, S)   ``sk`` (RANGE, S)       other attributes
 day run            ``DAY#YYYY-MM-DD`` ``RUN``                 day, status, run_id, attempt,
                                                               started_at, finished_at, counts,
                                                               error, lease_expires_at,
-                                                              updated_at
+                                                              updated_at, overrides
 watermark          ``WATERMARK``      ``PIPELINE``            watermark_day, run_id, updated_at
 =================  =================  ======================  =================================
 
@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 from wistia_pipeline.dates import days_between, format_ts, parse_ts
 from wistia_pipeline.state.base import (
     AuditEntry,
+    CheckOverride,
     Clock,
     DayAlreadyClaimed,
     DayRun,
@@ -38,6 +39,8 @@ from wistia_pipeline.state.base import (
     RunStateStore,
     StateStoreError,
     WatermarkChanged,
+    overrides_from_json,
+    overrides_to_json,
     release_error,
 )
 
@@ -67,14 +70,15 @@ CLAIM_UPDATE = (
     "SET #day = :day, #status = :running, run_id = :run_id, "
     "attempt = if_not_exists(attempt, :zero) + :one, started_at = :now, "
     "lease_expires_at = :lease, counts = :no_counts, updated_at = :now "
-    "REMOVE finished_at, #error"
+    "REMOVE finished_at, #error, overrides"
 )
 CLAIM_CONDITION = (
     "attribute_not_exists(pk) OR #status <> :running OR run_id = :run_id OR lease_expires_at < :now"
 )
+# overrides: a JSON string (state.base.overrides_to_json), "[]" when the run needed none.
 SUCCEED_UPDATE = (
-    "SET #status = :succeeded, finished_at = :now, counts = :counts, updated_at = :now "
-    "REMOVE #error"
+    "SET #status = :succeeded, finished_at = :now, counts = :counts, overrides = :overrides, "
+    "updated_at = :now REMOVE #error"
 )
 FAIL_UPDATE = "SET #status = :failed, finished_at = :now, #error = :error, updated_at = :now"
 FINISH_CONDITION = "#status = :running AND run_id = :run_id"
@@ -176,10 +180,18 @@ class DynamoDBRunStateStore(RunStateStore):
         refused = functools.partial(DayAlreadyClaimed, day)
         return self._update_day(day, run_id, now, CLAIM_UPDATE, CLAIM_CONDITION, values, refused)
 
-    def _succeed(self, day: date, run_id: str, now: datetime, counts: dict[str, int]) -> DayRun:
+    def _succeed(
+        self,
+        day: date,
+        run_id: str,
+        now: datetime,
+        counts: dict[str, int],
+        overrides: tuple[CheckOverride, ...],
+    ) -> DayRun:
         values = {
             ":succeeded": {"S": DayStatus.SUCCEEDED.value},
             ":counts": {"M": {k: {"N": str(v)} for k, v in counts.items()}},
+            ":overrides": {"S": overrides_to_json(overrides)},
         }
         return self._finish(day, run_id, now, SUCCEED_UPDATE, values)
 
@@ -428,6 +440,7 @@ def item_to_day_run(item: Mapping[str, Any]) -> DayRun:
             counts={k: int(v) for k, v in fields.get("counts", {}).items()},
             error=fields.get("error"),
             lease_expires_at=parse_ts(fields["lease_expires_at"]),
+            overrides=overrides_from_json(fields.get("overrides")),
         )
     except (KeyError, ValueError, TypeError, AttributeError, IndexError, ArithmeticError) as exc:
         key = item.get(PARTITION_KEY, {}).get("S", "?")

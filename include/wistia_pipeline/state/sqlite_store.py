@@ -20,6 +20,7 @@ from pathlib import Path
 from wistia_pipeline.dates import format_ts, parse_ts
 from wistia_pipeline.state.base import (
     AuditEntry,
+    CheckOverride,
     Clock,
     DayAlreadyClaimed,
     DayRun,
@@ -29,16 +30,19 @@ from wistia_pipeline.state.base import (
     RunStateStore,
     StateStoreError,
     WatermarkChanged,
+    overrides_from_json,
+    overrides_to_json,
     release_error,
 )
 
-# 2 added audit_log; a version-1 file is upgraded in place (CREATE TABLE IF NOT EXISTS).
-SCHEMA_VERSION = 2
-_KNOWN_VERSIONS = (0, 1, SCHEMA_VERSION)
+# 2 added audit_log, 3 day_runs.overrides; older files are upgraded in place (CREATE TABLE IF
+# NOT EXISTS, and the column added when missing).
+SCHEMA_VERSION = 3
+_KNOWN_VERSIONS = (0, 1, 2, SCHEMA_VERSION)
 BUSY_TIMEOUT_SECONDS = 30.0
 WATERMARK_NAME = "PIPELINE"
 
-_SCHEMA = f"""
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS day_runs (
     day              TEXT PRIMARY KEY,          -- YYYY-MM-DD
     status           TEXT NOT NULL CHECK (status IN ('RUNNING', 'SUCCEEDED', 'FAILED')),
@@ -46,10 +50,11 @@ CREATE TABLE IF NOT EXISTS day_runs (
     attempt          INTEGER NOT NULL CHECK (attempt >= 1),
     started_at       TEXT NOT NULL,             -- YYYY-MM-DDTHH:MM:SS.sssZ
     finished_at      TEXT,
-    counts           TEXT NOT NULL DEFAULT '{{}}', -- JSON object of ints
+    counts           TEXT NOT NULL DEFAULT '{}',   -- JSON object of ints
     error            TEXT,
     lease_expires_at TEXT NOT NULL,
-    updated_at       TEXT NOT NULL
+    updated_at       TEXT NOT NULL,
+    overrides        TEXT NOT NULL DEFAULT '[]' -- JSON list of accepted check overrides
 );
 CREATE TABLE IF NOT EXISTS watermark (
     name          TEXT PRIMARY KEY,
@@ -65,10 +70,13 @@ CREATE TABLE IF NOT EXISTS audit_log (
     day      TEXT NOT NULL,
     previous TEXT NOT NULL
 );
-PRAGMA user_version = {SCHEMA_VERSION};
 """
+_ADD_OVERRIDES = "ALTER TABLE day_runs ADD COLUMN overrides TEXT NOT NULL DEFAULT '[]'"
 
-_COLUMNS = "day, status, run_id, attempt, started_at, finished_at, counts, error, lease_expires_at"
+_COLUMNS = (
+    "day, status, run_id, attempt, started_at, finished_at, counts, error, lease_expires_at, "
+    "overrides"
+)
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -128,6 +136,10 @@ class SQLiteRunStateStore(RunStateStore):
             with _immediate(conn):  # statement by statement: executescript() would COMMIT
                 for statement in _split_sql(_SCHEMA):
                     conn.execute(statement)
+                columns = {r["name"] for r in conn.execute("PRAGMA table_info(day_runs)")}
+                if "overrides" not in columns:  # a version 1 or 2 file
+                    conn.execute(_ADD_OVERRIDES)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # --- operations (arguments checked by RunStateStore) --------------------------------
 
@@ -154,13 +166,20 @@ class SQLiteRunStateStore(RunStateStore):
             )
             conn.execute(
                 f"INSERT OR REPLACE INTO day_runs ({_COLUMNS}, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*_to_row(claimed), format_ts(now)),
             )
         return claimed
 
-    def _succeed(self, day: date, run_id: str, now: datetime, counts: dict[str, int]) -> DayRun:
-        return self._finish(day, run_id, now, DayStatus.SUCCEEDED, counts, None)
+    def _succeed(
+        self,
+        day: date,
+        run_id: str,
+        now: datetime,
+        counts: dict[str, int],
+        overrides: tuple[CheckOverride, ...],
+    ) -> DayRun:
+        return self._finish(day, run_id, now, DayStatus.SUCCEEDED, counts, None, overrides)
 
     def _fail(self, day: date, run_id: str, now: datetime, error: str) -> DayRun:
         return self._finish(day, run_id, now, DayStatus.FAILED, None, error)
@@ -173,8 +192,10 @@ class SQLiteRunStateStore(RunStateStore):
         status: DayStatus,
         counts: dict[str, int] | None,
         error: str | None,
+        overrides: tuple[CheckOverride, ...] | None = None,
     ) -> DayRun:
-        """RUNNING by ``run_id`` -> ``status``; ``counts`` None keeps the claim's counts."""
+        """RUNNING by ``run_id`` -> ``status``; ``counts`` / ``overrides`` None keep the
+        claim's."""
         with self._write() as conn:
             current = _fetch(conn, day)
             if (
@@ -189,15 +210,18 @@ class SQLiteRunStateStore(RunStateStore):
                 finished_at=now,
                 counts=current.counts if counts is None else counts,
                 error=error,
+                overrides=current.overrides if overrides is None else overrides,
             )
             conn.execute(
                 "UPDATE day_runs SET status = ?, finished_at = ?, counts = ?, error = ?, "
-                "updated_at = ? WHERE day = ? AND status = 'RUNNING' AND run_id = ?",
+                "overrides = ?, updated_at = ? WHERE day = ? AND status = 'RUNNING' "
+                "AND run_id = ?",
                 (
                     status.value,
                     format_ts(now),
                     json.dumps(finished.counts, sort_keys=True),
                     error,
+                    overrides_to_json(finished.overrides),
                     format_ts(now),
                     day.isoformat(),
                     run_id,
@@ -351,6 +375,7 @@ def _to_row(run: DayRun) -> tuple[object, ...]:
         json.dumps(run.counts, sort_keys=True),
         run.error,
         format_ts(run.lease_expires_at),
+        overrides_to_json(run.overrides),
     )
 
 
@@ -365,4 +390,5 @@ def _from_row(row: sqlite3.Row) -> DayRun:
         counts={str(k): int(v) for k, v in json.loads(row["counts"]).items()},
         error=row["error"],
         lease_expires_at=parse_ts(row["lease_expires_at"]),
+        overrides=overrides_from_json(row["overrides"]),
     )
