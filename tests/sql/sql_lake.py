@@ -215,7 +215,9 @@ def copy_lake(source: Path, target: Path) -> Path:
 
 def publish_as_written(root: Path) -> None:
     """Publish the Parquet written under ``root`` and stage the same (what the checks read):
-    a lake as a finished run leaves it."""
+    a lake as a finished run leaves it. Rebuilt from the data each time (files added since)."""
+    for area in (PUBLISHED, STAGING):
+        shutil.rmtree(root / area, ignore_errors=True)
     adopt_unversioned(LocalStorage(), str(root))
     shutil.copytree(root / PUBLISHED, root / STAGING, dirs_exist_ok=True)
 

@@ -15,6 +15,7 @@ from sql_lake import (
     START,
     digest,
     event,
+    publish_as_written,
     write_rows,
     write_visitor_snapshots,
 )
@@ -185,6 +186,43 @@ def test_reconciliation_newest_day_still_fails_on_excess_and_null(good_lake: Pat
         [{"media_id": "m1", "events_count": None, "play_count": 4, "difference": None}],
     )
     assert by_name(run_checks_local(str(good_lake), START, END))["reconciliation_gap"].failures == 1
+
+
+def _listing(lake: Path, day, media: list[str]) -> None:
+    """The run's catalogue snapshot of ``day`` (silver medias_snapshots), published and staged."""
+    folder = lake / "silver" / "wistia" / "medias_snapshots" / f"dt={day}"
+    for part in folder.glob("*.parquet"):
+        part.unlink()
+    write_rows(folder, {"media_id": "VARCHAR", "name": "VARCHAR"}, [{"media_id": m} for m in media])
+    publish_as_written(lake)
+
+
+def test_reconciliation_skips_uncaptured_days_of_a_deleted_media(good_lake: Path) -> None:
+    """A media deleted in Wistia (by_date 404) whose events of a day were never matched by a
+    captured by_date row cannot be reconciled; its captured days still are."""
+    from sql_lake import FACT_TYPES
+
+    fact_dir = good_lake / "gold" / "wistia" / "fact_media_daily" / f"dt={DAYS[1]}"
+    gone = {"media_id": "gone", "loads": None, "plays": None, "events": 3, "unique_visitors": 2}
+    write_rows(fact_dir, FACT_TYPES, [gone])
+    _set_recon(good_lake, DAYS[1], [_recon("m1", 1, 1), _recon("m2", 1, 1), _recon("gone", 3, 0)])
+    no_listing = by_name(run_checks_local(str(good_lake), START, END))["reconciliation_gap"]
+    assert no_listing.failures == 1 and "gone" in no_listing.detail  # not known to be deleted
+
+    _listing(good_lake, END, ["m1", "m2", "gone"])  # still listed: a real gap
+    assert by_name(run_checks_local(str(good_lake), START, END))["reconciliation_gap"].failures == 1
+    _listing(good_lake, END, ["m1", "m2"])  # the run's listing no longer holds it: deleted
+    skipped = by_name(run_checks_local(str(good_lake), START, END))["reconciliation_gap"]
+    assert skipped.passed, skipped
+    assert "1 media-day(s) of deleted media" in skipped.detail
+    # A captured day of the deleted media is still checked against its captured plays.
+    for part in fact_dir.glob("*.parquet"):
+        part.unlink()
+    write_rows(fact_dir, FACT_TYPES, [{**gone, "loads": 9, "plays": 2}])
+    _set_recon(good_lake, DAYS[1], [_recon("gone", 3, 2)])
+    publish_as_written(good_lake)
+    captured = by_name(run_checks_local(str(good_lake), START, END))["reconciliation_gap"]
+    assert captured.failures == 1 and f"{DAYS[1]}/gone: 3 vs 2" in captured.detail
 
 
 def test_nan_play_rate_and_rate_with_zero_loads_fail(good_lake: Path) -> None:
