@@ -18,7 +18,7 @@ AWS_TARGET_DEPS = $(if $(filter aws,$(TARGET)),.tools/jars/.fetched)
 TARGET_ARG = $(if $(filter aws,$(TARGET)),--target aws)
 
 .PHONY: help env test test-slow test-compat lint fmt demo backfill airflow query report simulator awslocal package deploy \
-	smoke bench-ingest bench-transform bench-parse bench-aws clean
+	smoke bench-ingest bench-transform bench-parse bench-aws bench-backfill clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -65,10 +65,10 @@ demo: env $(AWS_TARGET_DEPS) ## fresh clone -> simulator -> wistia_daily for the
 	@case "$(TARGET)" in local|aws) ;; *) echo "TARGET must be local or aws"; exit 2;; esac
 	$(PY) scripts/demo.py $(TARGET_ARG)
 
-backfill: env $(AWS_TARGET_DEPS) ## run wistia_daily for START..END (inclusive) [TARGET=aws]
+backfill: env $(AWS_TARGET_DEPS) ## run wistia_daily for START..END (inclusive) in range runs [TARGET=aws]
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD [TARGET=aws]"; exit 2; }
 	@case "$(TARGET)" in local|aws) ;; *) echo "TARGET must be local or aws"; exit 2;; esac
-	$(PY) scripts/backfill.py $(TARGET_ARG) --start $(START) --end $(END)
+	$(PY) scripts/backfill.py $(TARGET_ARG) --start $(START) --end $(END) $(if $(filter aws,$(TARGET)),,--ranges)
 
 airflow: env ## Airflow standalone with the project's DAGs on the local target
 	$(PY) scripts/airflow_local.py
@@ -100,14 +100,17 @@ smoke: env ## smoke-test a deployed environment: make smoke ENV=dev
 bench-ingest: env ## benchmark: ingestion of a large simulated day (prints JSON)
 	$(PY) benchmarks/bench_ingest.py
 
-bench-transform: env ## benchmark: silver+gold for 1M events on local Spark vs DuckDB (prints JSON)
-	$(PY) benchmarks/bench_transform.py
+bench-transform: env ## benchmark: silver+gold on local Spark vs the same work on DuckDB (EVENTS=1000000; prints JSON)
+	$(PY) benchmarks/bench_transform.py --events $(or $(EVENTS),1000000)
 
 bench-parse: env ## benchmark: DAG file parse time (prints JSON)
 	$(PY) benchmarks/bench_parse.py
 
 bench-aws: env .tools/jars/.fetched ## benchmark: one day on the local AWS (DAG, twin) vs the local target (prints JSON)
 	$(PY) benchmarks/bench_aws_day.py
+
+bench-backfill: env ## benchmark: DAYS (30) simulated days from an empty lake, range runs vs daily runs (prints JSON)
+	$(PY) benchmarks/bench_backfill.py $(if $(DAYS),--days $(DAYS)) $(BENCH_ARGS)
 
 clean: ## remove local state and build outputs (keeps .venv)
 	rm -rf .state dist build

@@ -1,29 +1,34 @@
 """
 ### wistia_daily
 
-Wistia API -> bronze -> silver -> gold -> checks -> publish, for one UTC data day `D` per run.
+Wistia API -> bronze -> silver -> gold -> checks -> publish, for the UTC data days `[D1, D2]`
+of the run's data interval (`[D1 00:00, D2 + 1 00:00)`).
 
-`D` is the **start of the run's data interval** (`CronDataIntervalTimetable`, daily at 00:00 UTC),
-so catchup makes exactly one run per day. Every run re-ingests and recomputes the lookback window
-`[D - L, D]` (param `lookback_days`, default `WISTIA_LOOKBACK_DAYS` = 2) because Wistia events
-arrive late; silver and gold overwrite only the window's partitions, so reruns are idempotent.
+`RangeCatchupTimetable` (`wistia_airflow.timetables`): one day per run (`D1 = D2`, daily at
+00:00 UTC) when current; when behind (catchup, a backfill from the CLI or the UI's Backfill form)
+each run covers up to `WISTIA_MAX_RANGE_DAYS` days (default 7). Every run re-ingests and
+recomputes `[D1 - L, D2]` once (param `lookback_days`, default `WISTIA_LOOKBACK_DAYS` = 2, because
+Wistia events arrive late); silver and gold overwrite only those partitions, so reruns are
+idempotent. A run claims every day of its range at once and publishes them together (the
+watermark moves to `D2`); a failure leaves none of them SUCCEEDED.
 
 | task | what |
 |---|---|
-| `claim_day` | setup: mark `D` RUNNING in the run-state store (DynamoDB / SQLite) |
+| `claim_day` | setup: mark `D1..D2` RUNNING in the run-state store (DynamoDB / SQLite); waits (deferred) while an overlapping run is live |
 | `route` | branch: the full run, or (param `publish_only`) straight to `checks` |
 | `ingest` | `LambdaInvokeFunctionOperator` (aws) or the same handler in-process (local) |
 | `silver`, `gold` | `GlueJobOperator`, deferrable (aws), or the same scripts on local Spark |
 | `checks` | the data-check SQL on Athena (aws) or DuckDB (local), on the staged output |
-| `publish` | publish the stage, advance the watermark (never backwards), mark `D` SUCCEEDED; emits the gold Assets |
-| `mark_failed` | teardown: marks `D` FAILED with the error when a step failed (the run still fails) |
+| `publish` | publish the stage, advance the watermark to `D2` (never backwards), mark `D1..D2` SUCCEEDED; emits the gold Assets |
+| `mark_failed` | teardown: marks `D1..D2` FAILED with the error when a step failed (the run still fails) |
 
 The target comes from `WISTIA_TARGET` (`aws` on MWAA, `local` otherwise; an env read, set for
 every Airflow component by MWAA's startup script); the graph and task ids are the same on both.
 Resource names, the Lambda payload and the Glue `script_args` are resolved at run time by
 `claim_day` (env / Airflow Variables, see `wistia_pipeline.config.SETTINGS`) and
 reach the later tasks through Jinja (`wistia_airflow.plan`). `max_active_runs=1`: consecutive
-days share `L` partitions of the window and the watermark must advance day by day.
+runs share `L` partitions of the window and the watermark must advance in order. A backfill
+has its own max active runs: its overlapping runs wait for each other in `claim_day`.
 
 **When a check fails for a known reason** (docs/architecture.md, "Overrides and publish-only
 reruns"): trigger the day again with `accept_failed_checks` (the check names) and
@@ -45,11 +50,7 @@ from airflow.sdk import DAG, Asset, BaseOperator, Param
 
 from wistia_airflow import plan
 from wistia_airflow.callbacks import notify_failure, record_step_error
-from wistia_airflow.compat import (
-    CronDataIntervalTimetable,
-    glue_resume_on_retry,
-    render_templates_as_text,
-)
+from wistia_airflow.compat import glue_resume_on_retry, render_templates_as_text
 from wistia_airflow.local_operators import LocalGlueJobOperator, LocalIngestOperator
 from wistia_airflow.operators import (
     ChecksOperator,
@@ -61,12 +62,19 @@ from wistia_airflow.operators import (
     guarded,
 )
 from wistia_airflow.provider_settings import LAMBDA_BOTOCORE_CONFIG, apply_glue_wait_settings
+from wistia_airflow.timetables import RangeCatchupTimetable
 from wistia_pipeline import pipeline
-from wistia_pipeline.config import MAX_LOOKBACK_DAYS, resolve_start_date, resolve_target
+from wistia_pipeline.config import (
+    MAX_LOOKBACK_DAYS,
+    resolve_max_range_days,
+    resolve_start_date,
+    resolve_target,
+)
 
-# Cheap env reads (no I/O): the target, and where catchup starts.
+# Cheap env reads (no I/O): the target, where catchup starts, how many days a catchup run takes.
 TARGET = resolve_target()
 START_DATE = resolve_start_date()
+MAX_RANGE_DAYS = resolve_max_range_days()
 
 # Named Assets (no URI scheme): the lake location is resolved at run time, and a scheme would
 # make Airflow load every provider's URI handlers while parsing (~2 s).
@@ -106,9 +114,9 @@ def glue_task(step: pipeline.Step) -> BaseOperator:
 
 with DAG(
     dag_id=pipeline.DAG_ID,
-    description="Wistia stats -> S3 lake (bronze/silver/gold) -> Athena, one UTC day per run",
+    description="Wistia stats -> S3 lake (bronze/silver/gold) -> Athena, UTC days [D1, D2] per run",
     doc_md=__doc__,
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    schedule=RangeCatchupTimetable(MAX_RANGE_DAYS),
     start_date=START_DATE,
     catchup=True,
     max_active_runs=1,
@@ -169,7 +177,9 @@ with DAG(
 ) as dag:
     # Every task is guarded(): a permanent error fails it without retries, and the main-line
     # steps renew the day's claim (heartbeat) while they run (wistia_airflow.operators).
-    claim = guarded(ClaimDayOperator)()
+    # Its own timeout: a claim may wait (deferred) WISTIA_CLAIM_WAIT_SECONDS (default 4 h) for
+    # an overlapping run; the DAG run's 6 h still bounds the whole run.
+    claim = guarded(ClaimDayOperator)(execution_timeout=timedelta(hours=5))
     route = guarded(RouteOperator)()
     ingest = ingest_task()
     silver = glue_task(pipeline.SILVER)

@@ -1,11 +1,17 @@
-"""Run wistia_daily through Airflow on the local target for each day of START..END, in order.
+"""Run wistia_daily through Airflow on the local target over START..END in range runs, in order.
 
-    python scripts/backfill.py --start 2026-01-01 --end 2026-01-03 [--retries 0] [--keep-going]
+    python scripts/backfill.py --start 2026-01-01 --end 2026-01-31 --ranges [--retries 0]
+    python scripts/backfill.py --start ... --end ... --max-range-days 30
+    python scripts/backfill.py --start ... --end ...   # one run per day
     python scripts/backfill.py --target aws --start ... --end ...   # on the local AWS
 
-Every day is one ``dag.test()`` run of the real DAG (``wistia_dev.local_runner``). Prints one
-JSON line per day and a summary line; by default it stops at the first day that does not
-succeed (later days would re-publish partitions of the failed day's window).
+START..END is cut into consecutive ranges of at most ``--max-range-days`` days (``--ranges``:
+WISTIA_MAX_RANGE_DAYS, 7, what ``make backfill`` passes; neither: 1, a run per day, what
+``make demo`` shows), the runs the DAG's timetable makes when it catches up; each is one
+``dag.test()`` run of the real DAG (``wistia_dev.local_runner``) covering ``[D1, D2]``: one
+ingestion of ``[D1 - L, D2]``, one silver and gold over it, the checks, one publish. Prints one
+JSON line per run (``day`` = D2, ``first_day`` = D1) and a summary line; by default it stops at
+the first run that does not succeed (later runs would re-publish partitions of its window).
 
 Exit codes:
   0  every day succeeded
@@ -39,8 +45,13 @@ from pathlib import Path
 from typing import Any
 
 from wistia_dev import local_runner
-from wistia_pipeline.config import ConfigError, ensure_local_pii_key, load_settings
-from wistia_pipeline.dates import DayNotFinished, days_between, require_finished_day
+from wistia_pipeline.config import (
+    MAX_RANGE_DAYS,
+    ConfigError,
+    ensure_local_pii_key,
+    load_settings,
+)
+from wistia_pipeline.dates import DayNotFinished, days_between, require_finished_day, split_range
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 
@@ -64,6 +75,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="override every task's retries for transient errors (e.g. 0)",
     )
     parser.add_argument("--lookback-days", type=int, default=None, help="param lookback_days")
+    parser.add_argument(
+        "--max-range-days",
+        type=int,
+        default=None,
+        help=f"days per run (1..{MAX_RANGE_DAYS}; default 1: a run per day)",
+    )
+    parser.add_argument(
+        "--ranges",
+        action="store_true",
+        help="runs of WISTIA_MAX_RANGE_DAYS days (the DAG's catchup runs; make backfill)",
+    )
     parser.add_argument("--streams", default=None, help="param streams, comma-separated")
     parser.add_argument(
         "--keep-going", action="store_true", help="run the remaining days after a failure"
@@ -100,6 +122,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--accept-check needs --override-reason (the override is recorded)")
     if args.start > args.end:
         parser.error(f"--start {args.start} is after --end {args.end}")
+    if args.max_range_days is not None and not 1 <= args.max_range_days <= MAX_RANGE_DAYS:
+        parser.error(f"--max-range-days must be in 1..{MAX_RANGE_DAYS}, got {args.max_range_days}")
     if args.retries is not None and args.retries < 0:
         parser.error(f"--retries must be >= 0, got {args.retries}")
     return args
@@ -115,13 +139,15 @@ def claim_refused(settings: object, result: local_runner.DayResult) -> str | Non
         return None
     from wistia_pipeline.state import open_state_store
 
-    record = open_state_store(settings).get_day(result.day)  # type: ignore[arg-type]
-    if record is None or record.run_id == result.run_id:
-        return None  # the claim failed for another reason (e.g. configuration)
-    return (
-        f"data day {result.day} is held by run {record.run_id!r} ({record.status.value}, "
-        f"attempt {record.attempt}, lease until {record.lease_expires_at.isoformat()})"
-    )
+    store = open_state_store(settings)  # type: ignore[arg-type]
+    for record in store.list_days(result.first_day or result.day, result.day):
+        if record.run_id != result.run_id:
+            return (
+                f"data day {record.day} is held by run {record.run_id!r} "
+                f"({record.status.value}, attempt {record.attempt}, lease until "
+                f"{record.lease_expires_at.isoformat()})"
+            )
+    return None  # the claim failed for another reason (e.g. configuration)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,6 +200,19 @@ def run_conf(args: argparse.Namespace) -> dict[str, object]:
     return conf
 
 
+def run_line(result: local_runner.DayResult, first: date) -> dict[str, object]:
+    """The JSON line of one run: ``day`` is its last data day D2, ``first_day`` D1."""
+    return {
+        "day": result.day.isoformat(),
+        "first_day": first.isoformat(),
+        "days": len(days_between(first, result.day)),
+        "run_id": result.run_id,
+        "state": result.state,
+        "duration_s": result.duration_s,
+        "failed_tasks": result.failed_tasks,
+    }
+
+
 def run_range(args: argparse.Namespace, settings: Any) -> int:
     """Set up Airflow and run the days of ``args``; the exit code."""
     try:  # the whole range up front: refuse before running any of its days
@@ -183,32 +222,29 @@ def run_range(args: argparse.Namespace, settings: Any) -> int:
         return EXIT_REFUSED
     home, dag = prepare_airflow(args, settings)
     conf = run_conf(args)
+    max_days = args.max_range_days or (settings.max_range_days if args.ranges else 1)
 
     results = []
     refused: str | None = None
-    for day in days_between(args.start, args.end):
+    for first, day in split_range(args.start, args.end, max_days):
         try:
-            result = local_runner.run_day(dag, day, conf, mark_success_pattern=args.mark_success)
+            result = local_runner.run_day(
+                dag, day, conf, mark_success_pattern=args.mark_success, first_day=first
+            )
         except (local_runner.RunnerBusy, DayNotFinished) as exc:
             refused = str(exc)
             break
         results.append(result)
-        print(
-            json.dumps(
-                {
-                    "day": day.isoformat(),
-                    "run_id": result.run_id,
-                    "state": result.state,
-                    "duration_s": result.duration_s,
-                    "failed_tasks": result.failed_tasks,
-                }
-            ),
-            flush=True,
-        )
+        print(json.dumps(run_line(result, first)), flush=True)
         refused = claim_refused(settings, result)
         if refused or (not result.ok and not args.keep_going):
             break
-    failed = [r.day.isoformat() for r in results if not r.ok]
+    failed = [
+        d.isoformat()
+        for r in results
+        if not r.ok
+        for d in days_between(r.first_day or r.day, r.day)
+    ]
     if refused:
         print(f"backfill: refused: {refused}", file=sys.stderr, flush=True)
     print(
@@ -216,6 +252,7 @@ def run_range(args: argparse.Namespace, settings: Any) -> int:
             {
                 "backfill": f"{args.start}..{args.end}",
                 "runs": len(results),
+                "max_range_days": max_days,
                 "failed_days": failed,
                 "refused": refused,
                 "lake_uri": settings.lake_uri,
@@ -226,7 +263,7 @@ def run_range(args: argparse.Namespace, settings: Any) -> int:
     )
     if refused:
         return EXIT_REFUSED
-    if failed or len(results) < len(days_between(args.start, args.end)):
+    if failed or len(results) < len(split_range(args.start, args.end, max_days)):
         return EXIT_FAILED
     return EXIT_OK
 

@@ -1,10 +1,15 @@
 """Run ``wistia_daily`` through Airflow on one machine: metadata DB set-up and one run per day.
 
-Used by ``scripts/backfill.py``, ``scripts/demo.py`` and the end-to-end tests. Each day is one
+Used by ``scripts/backfill.py``, ``scripts/demo.py`` and the end-to-end tests. Each run is one
 ``dag.test()`` run of the real DAG file with the real operators. ``dag.test()`` infers the data
 interval of a manual run as the last complete day before its logical date, so the run of data day
 ``D`` gets logical date ``D + 1`` 00:00 UTC and data interval ``[D, D + 1)`` (``D`` = the start
-of the data interval, exactly as in scheduled runs).
+of the data interval, exactly as in scheduled runs). A range run of ``[D1, D2]`` gets logical
+date ``D2 + 1`` and the data interval ``[D1, D2 + 1)`` that the timetable gives a catchup run.
+
+The DAG's timetable is a custom one, which Airflow (de)serializes only when a plugin registers it:
+:func:`airflow_env` points the plugins folder at the checkout's ``plugins/``, whose
+``wistia_plugin.py`` registers :class:`wistia_airflow.WistiaPlugin` (as on MWAA).
 
 Two runners may share an AIRFLOW_HOME (two ``make backfill``, a backfill next to ``make
 airflow``): what must be exclusive is locked with ``fcntl`` under ``<AIRFLOW_HOME>/locks/``:
@@ -83,6 +88,12 @@ def dags_folder() -> Path:
     return repo_root() / "dags"
 
 
+def plugins_folder() -> Path:
+    """The checkout's ``plugins/`` (Airflow's plugins folder on the local target, as the unpacked
+    ``plugins.zip`` is on MWAA): its ``wistia_plugin.py`` registers the project's plugin."""
+    return repo_root() / "plugins"
+
+
 def airflow_env(airflow_home: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment for Airflow on the local target with the project's DAGs and plugins."""
     env = dict(os.environ if base is None else base)
@@ -90,6 +101,7 @@ def airflow_env(airflow_home: Path, base: Mapping[str, str] | None = None) -> di
         {
             "AIRFLOW_HOME": str(airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder()),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
@@ -135,7 +147,7 @@ def _migrate_once(airflow_home: Path, env: Mapping[str, str] | None) -> bool:
 
 def logical_date_for(day: date) -> datetime:
     """The ``dag.test()`` logical date whose inferred data interval starts at ``day``."""
-    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    return _midnight(day) + timedelta(days=1)
 
 
 def load_dag(retries: int | None = None) -> Any:
@@ -160,6 +172,7 @@ class DayResult:
     state: str
     duration_s: float
     failed_tasks: list[str]
+    first_day: date | None = None  # a range run's first data day (None: the daily run)
 
     @property
     def ok(self) -> bool:
@@ -171,10 +184,13 @@ class DayResult:
 # one-minute run's Duration (end_date - start_date) as ``2d05:03:16``. :func:`runs_start_now`
 # makes the run start when it starts.
 @contextlib.contextmanager
-def runs_start_now(on_created: Any = None) -> Any:
+def runs_start_now(
+    on_created: Any = None, data_interval: tuple[datetime, datetime] | None = None
+) -> Any:
     """While active, a run that ``dag.test()`` creates gets the wall-clock time as start_date.
 
     ``on_created()`` is called right after the run exists (the set-up lock is released then).
+    ``data_interval``: the run's data interval instead of the inferred one (a range run).
     """
     from wistia_airflow.compat import dag_test_run_factory
 
@@ -183,6 +199,8 @@ def runs_start_now(on_created: Any = None) -> Any:
 
     def create_run(*args: Any, **kwargs: Any) -> Any:
         kwargs["start_date"] = datetime.now(UTC)
+        if data_interval is not None:  # keyword on every supported version
+            kwargs["data_interval"] = data_interval
         run = original(*args, **kwargs)
         if on_created is not None:
             on_created()
@@ -243,22 +261,31 @@ def run_day(
     day: date,
     conf: Mapping[str, Any] | None = None,
     mark_success_pattern: str | None = None,
+    first_day: date | None = None,
 ) -> DayResult:
-    """One ``dag.test()`` run of data day ``day``; returns its final state.
+    """One ``dag.test()`` run of data day ``day`` (with ``first_day``: of the range
+    ``[first_day, day]``); returns its final state.
 
     ``mark_success_pattern``: task ids (regex) dag.test() marks successful without running them.
-    Raises :class:`RunnerBusy` at once, having done nothing, when another runner holds the day
-    in this AIRFLOW_HOME or the logical date's run is not one of this runner's; and
+    Raises :class:`RunnerBusy` at once, having done nothing, when another runner holds a day of
+    the run in this AIRFLOW_HOME or the logical date's run is not one of this runner's; and
     :class:`~wistia_pipeline.dates.DayNotFinished` for a day that has not ended in UTC.
     """
-    from wistia_pipeline.dates import require_finished_day
+    from wistia_pipeline.dates import days_between, require_finished_day
 
     require_finished_day(day)
+    first = first_day or day
     home = Path(os.environ["AIRFLOW_HOME"])
     started = time.monotonic()
-    what = f"data day {day} in {home}"
-    with exclusive(lock_path(home, f"day-{day}"), wait=False, holder=holder_info(day), what=what):
-        dag_run = _test_locked(dag, day, home, conf, mark_success_pattern)
+    interval = None
+    if first < day:
+        interval = (_midnight(first), logical_date_for(day))
+    with contextlib.ExitStack() as held:
+        for covered in days_between(first, day):  # every day of the run, or none (raises)
+            what = f"data day {covered} in {home}"
+            lock = lock_path(home, f"day-{covered}")
+            held.enter_context(exclusive(lock, wait=False, holder=holder_info(day), what=what))
+        dag_run = _test_locked(dag, day, home, conf, mark_success_pattern, interval)
     failed = sorted(
         ti.task_id
         for ti in dag_run.get_task_instances()
@@ -270,11 +297,21 @@ def run_day(
         state=str(getattr(dag_run.state, "value", dag_run.state)),
         duration_s=round(time.monotonic() - started, 2),
         failed_tasks=failed,
+        first_day=first if first < day else None,
     )
 
 
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 def _test_locked(
-    dag: Any, day: date, home: Path, conf: Mapping[str, Any] | None, pattern: str | None
+    dag: Any,
+    day: date,
+    home: Path,
+    conf: Mapping[str, Any] | None,
+    pattern: str | None,
+    interval: tuple[datetime, datetime] | None = None,
 ) -> Any:
     """``dag.test()`` of ``day`` with the day's lock held; its set-up under the home's lock."""
     from wistia_airflow.compat import sync_dags_for_test
@@ -286,7 +323,7 @@ def _test_locked(
         setup.enter_context(exclusive(lock_path(home, "dag-test-setup"), wait=True))
         sync_dags_for_test()  # what dag.test() does itself from Airflow 3.1
         check_replaceable(dag.dag_id, day)
-        with runs_start_now(on_created=setup.close):
+        with runs_start_now(on_created=setup.close, data_interval=interval):
             dag_run = dag.test(
                 logical_date=logical_date_for(day),
                 run_conf=dict(conf or {}),

@@ -28,6 +28,7 @@ _SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
 PIPELINE_SOURCE = "include/wistia_pipeline"
 AIRFLOW_SOURCE = "plugins/wistia_airflow"
 AIRFLOWIGNORE = "plugins/.airflowignore"
+PLUGIN_MODULE = "plugins/wistia_plugin.py"
 # Modules the Glue scripts import; the build fails if any is missing from the zip.
 GLUE_REQUIRED = (
     "wistia_pipeline/__init__.py",
@@ -40,6 +41,7 @@ GLUE_REQUIRED = (
 # Files the DAG needs on MWAA; the build fails when one is missing.
 PLUGINS_REQUIRED = (
     ".airflowignore",
+    "wistia_plugin.py",
     "wistia_pipeline/__init__.py",
     "wistia_pipeline/config.py",
     "wistia_pipeline/pipeline.py",
@@ -101,11 +103,12 @@ def glue_zip_entries(repo: Path) -> list[Entry]:
 
 
 def plugins_zip_entries(repo: Path) -> list[Entry]:
-    """``plugins.zip``'s files: both packages and ``.airflowignore``."""
+    """``plugins.zip``'s files: both packages, ``.airflowignore`` and the plugin module."""
     entries = [
         *tree_entries(repo / PIPELINE_SOURCE, "wistia_pipeline/"),
         *tree_entries(repo / AIRFLOW_SOURCE, "wistia_airflow/"),
         (repo / AIRFLOWIGNORE, ".airflowignore"),
+        (repo / PLUGIN_MODULE, "wistia_plugin.py"),  # registers the plugin (timetable, view)
     ]
     return require(entries, PLUGINS_REQUIRED, "plugins.zip")
 

@@ -27,6 +27,28 @@ def window(day: date, lookback_days: int) -> tuple[date, date]:
     return day - timedelta(days=check_lookback(lookback_days)), day
 
 
+def range_window(first_day: date, last_day: date, lookback_days: int) -> tuple[date, date]:
+    """The processing window ``[D1 - L, D2]`` of a run covering data days ``[D1, D2]``.
+
+    The daily run is ``D1 = D2`` (:func:`window`); a range run re-ingests the lookback of its
+    first day once and every later day of the range as new data.
+    """
+    if first_day > last_day:
+        raise ValueError(f"range start {first_day} is after its end {last_day}")
+    return first_day - timedelta(days=check_lookback(lookback_days)), last_day
+
+
+def split_range(start: date, end: date, max_days: int) -> list[tuple[date, date]]:
+    """``[start, end]`` cut into consecutive ranges of at most ``max_days`` days, in order."""
+    if max_days < 1:
+        raise ValueError(f"max_days must be >= 1, got {max_days}")
+    days = days_between(start, end)
+    return [
+        (chunk[0], chunk[-1])
+        for chunk in (days[i : i + max_days] for i in range(0, len(days), max_days))
+    ]
+
+
 def window_days(day: date, lookback_days: int) -> list[date]:
     """Every day of :func:`window`."""
     return days_between(*window(day, lookback_days))

@@ -21,7 +21,7 @@ from wistia_pipeline import bronze
 from wistia_pipeline.bronze import PendingManifest, RunContext
 from wistia_pipeline.client import PER_PAGE, CallStats, Page, WistiaClient
 from wistia_pipeline.config import Settings
-from wistia_pipeline.dates import days_between, now_iso, window
+from wistia_pipeline.dates import days_between, now_iso, range_window
 from wistia_pipeline.errors import WistiaError, WistiaForbiddenError
 from wistia_pipeline.ratelimit import PRIORITY_CHAIN, PRIORITY_FIRST, PRIORITY_INDEPENDENT
 from wistia_pipeline.storage import Storage, open_storage
@@ -34,9 +34,12 @@ HINT_SAFETY = 0.9
 WRITE_WORKERS = 4
 
 
-def events_request_days(logical_date: date, lookback_days: int) -> list[date]:
-    """The single-day ``/stats/events`` sub-requests: the padded window ``[D-L-1, D+1]``."""
-    start, end = window(logical_date, lookback_days)
+def events_request_days(
+    logical_date: date, lookback_days: int, first_day: date | None = None
+) -> list[date]:
+    """The single-day ``/stats/events`` sub-requests: the padded window ``[D1-L-1, D+1]``
+    (``first_day`` ``D1``; None: the daily run, ``D1 = D``)."""
+    start, end = range_window(first_day or logical_date, logical_date, lookback_days)
     return days_between(start - timedelta(days=1), end + timedelta(days=1))
 
 
@@ -167,13 +170,18 @@ class _Run:
         lookback_days: int,
         streams: Sequence[str],
         visitors_max_pages: int | None,
+        first_day: date | None = None,
     ) -> None:
         self.client = client
         # the client may be shared: the summary counts only this run's requests
         self.requests_before = client.stats.requests
         self.retries_before = client.stats.retries
         self.logical_date = logical_date
-        self.window_start, self.window_end = window(logical_date, lookback_days)
+        # The run's data days [D1, D]: snapshots are stamped on each (see _write_parts).
+        self.first_day = first_day or logical_date
+        self.window_start, self.window_end = range_window(
+            self.first_day, logical_date, lookback_days
+        )
         self.streams = list(streams)
         self.visitors_max_pages = visitors_max_pages
         self.fetched = {name: _Fetched() for name in ALL_STREAMS}
@@ -181,7 +189,8 @@ class _Run:
         self.futures: list[Future] = []
         self.failures: list[Future] = []
         self.event_days = {
-            d: _EventDay(d) for d in events_request_days(logical_date, lookback_days)
+            d: _EventDay(d)
+            for d in events_request_days(logical_date, lookback_days, self.first_day)
         }
         # by_date play counts summed per day: the page hint for the events listings
         self.use_hints = {"events", "media_by_date"} <= set(streams)
@@ -447,20 +456,26 @@ def _write_parts(
     """Write the part files of every (stream, dt) of the run, a few in parallel (compression
     and uploads overlap); return the manifests to write once all of them succeeded."""
     window_days = days_between(run.window_start, run.window_end)
+    # A snapshot (medias, visitors) is the listing as the run saw it, stamped on every data day
+    # of the run: what the daily runs of those days would have stamped (a backfill's daily runs
+    # list today's catalogue too), so a range run's dim_media equals theirs.
+    snapshot_days = days_between(run.first_day, run.logical_date)
     jobs: list[tuple[str, date]] = []
     for name in names:
         if run.fetched[name].status != "ok":
             continue
         dts = set(run.fetched[name].rows)
-        dts |= set(window_days) if name in DAILY_STREAMS else {ctx.logical_date}
+        dts |= set(window_days if name in DAILY_STREAMS else snapshot_days)
         jobs.extend((name, dt) for dt in sorted(dts))
 
     def write(job: tuple[str, date]) -> PendingManifest:
         name, dt = job
         fetched = run.fetched[name]
+        # snapshot rows are collected under D; the other days of a range get the same rows
+        rows_dt = dt if name in DAILY_STREAMS else ctx.logical_date
         lines = [
             bronze.envelope(ctx, name, dt, rec, fetched_at=at, request_path=path, media_id=mid)
-            for rec, path, at, mid in fetched.rows.get(dt, [])
+            for rec, path, at, mid in fetched.rows.get(rows_dt, [])
         ]
         files = bronze.write_parts(storage, lake_uri, name, dt, ctx.run_id, lines)
         return PendingManifest(name, dt, files, fetched.stats.pages, fetched.stats.requests)
@@ -515,6 +530,7 @@ def _summary(
     return {
         "run_id": run_id,
         "logical_date": run.logical_date.isoformat(),
+        "range_start": run.first_day.isoformat(),
         "window_start": run.window_start.isoformat(),
         "window_end": run.window_end.isoformat(),
         "streams": streams,
@@ -536,9 +552,11 @@ def ingest_day(
     *,
     visitors_max_pages: int | None = None,
     storage: Storage | None = None,
+    first_day: date | None = None,
 ) -> dict[str, Any]:
-    """Ingest ``[D-L, D]`` into bronze under ``settings.lake_uri``; return the run summary
-    (its shape: docs/ingestion.md).
+    """Ingest ``[D1-L, D]`` into bronze under ``settings.lake_uri``; return the run summary
+    (its shape: docs/ingestion.md). ``first_day`` ``D1`` (None: ``D``) is a range run's first
+    data day: its window is fetched once, its snapshots stamped on every day of ``[D1, D]``.
 
     ``client`` defaults to one built from ``settings`` (closed afterwards); ``storage`` defaults
     to :func:`~wistia_pipeline.storage.open_storage` of the lake URI. Raises on any failure, in
@@ -553,7 +571,7 @@ def ingest_day(
     storage = storage or open_storage(settings.lake_uri)
     own_client = client is None
     client = client or WistiaClient.from_settings(settings)
-    run = _Run(client, logical_date, lookback_days, names, visitors_cap)
+    run = _Run(client, logical_date, lookback_days, names, visitors_cap, first_day)
     ctx = RunContext(
         run_id=safe_id,
         logical_date=logical_date,

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from wistia_pipeline.client import WistiaClient
-from wistia_pipeline.config import load_settings
+from wistia_pipeline.config import MAX_RANGE_DAYS, load_settings
 from wistia_pipeline.ingest import check_access, ingest_day
 from wistia_pipeline.streams import ALL_STREAMS
 
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 _KNOWN_KEYS = {
     "logical_date",
+    "range_start",
     "lookback_days",
     "streams",
     "run_id",
@@ -40,18 +41,36 @@ def _int_field(event: dict[str, Any], key: str, minimum: int) -> int | None:
     return value
 
 
-def _logical_date(event: dict[str, Any]) -> date:
-    raw = event.get("logical_date")
+def _date_field(event: dict[str, Any], key: str) -> date:
+    raw = event.get(key)
     if not isinstance(raw, str):
-        raise ValueError("event field 'logical_date' is required as a 'YYYY-MM-DD' string")
+        raise ValueError(f"event field {key!r} is required as a 'YYYY-MM-DD' string")
     try:
         day = date.fromisoformat(raw)
     except ValueError:
         day = None
     # fromisoformat also takes "20260305" and week dates; the contract is YYYY-MM-DD only
     if day is None or len(raw) != 10:
-        raise ValueError(f"event field 'logical_date' is not a YYYY-MM-DD date: {raw!r}")
+        raise ValueError(f"event field {key!r} is not a YYYY-MM-DD date: {raw!r}")
     return day
+
+
+def _logical_date(event: dict[str, Any]) -> date:
+    return _date_field(event, "logical_date")
+
+
+def _range_start(event: dict[str, Any], last_day: date) -> date:
+    """``range_start`` ``D1`` of a range run (absent: the daily run, ``D1 = D``)."""
+    if event.get("range_start") is None:
+        return last_day
+    first_day = _date_field(event, "range_start")
+    days = (last_day - first_day).days + 1
+    if not 1 <= days <= MAX_RANGE_DAYS:
+        raise ValueError(
+            f"event field 'range_start' {first_day} must be at most {MAX_RANGE_DAYS - 1} days "
+            f"before logical_date {last_day} and not after it"
+        )
+    return first_day
 
 
 def _run_id(event: dict[str, Any]) -> str:
@@ -90,8 +109,10 @@ def parse_event(event: Any) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown event field(s) {unknown}; allowed: {sorted(_KNOWN_KEYS)}")
     # checked in this order, so the first bad field is the one reported
+    logical_date = _logical_date(event)
     return {
-        "logical_date": _logical_date(event),
+        "logical_date": logical_date,
+        "range_start": _range_start(event, logical_date),
         "run_id": _run_id(event),
         "streams": _streams(event),
         "dry_run": _dry_run(event),
@@ -131,4 +152,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             args["run_id"],
             client,
             visitors_max_pages=args["visitors_max_pages"],
+            first_day=args["range_start"],
         )

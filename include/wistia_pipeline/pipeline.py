@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from wistia_pipeline.dates import window
+from wistia_pipeline.dates import range_window
+from wistia_pipeline.dates import window as window  # re-exported: [D - L, D] of a daily run
 
 # Re-exported: the DAG's stream param and Assets (each listed once, in ``streams``).
 from wistia_pipeline.streams import ALL_STREAMS as ALL_STREAMS
@@ -66,19 +67,27 @@ GLUE_SCRIPTS: Mapping[str, str] = {"silver": "wistia_silver.py", "gold": "wistia
 
 
 def conflicting_runs(
-    day: date, lookback_days: int, run_id: str, neighbours: Sequence[Any], now: datetime
+    day: date,
+    lookback_days: int,
+    run_id: str,
+    neighbours: Sequence[Any],
+    now: datetime,
+    first_day: date | None = None,
 ) -> list[Any]:
-    """Live runs of other days whose window overlaps ``[D - L, D]`` (|D' - D| <= L).
+    """Live runs of other days whose window overlaps the run of ``[D1, D]``'s ``[D1 - L, D]``.
 
-    ``neighbours`` are run-state records (``DayRun``) of the days around ``D``. Airflow 3
-    backfills have their own ``max_active_runs``, so ``max_active_runs=1`` alone does not stop
-    two runs from rewriting the same partitions at once; claiming refuses then.
+    A day ``D'`` RUNNING by another run means that run's window holds ``[D' - L, D']``; it
+    overlaps ours exactly when ``D1 - L <= D' <= D + L``. ``neighbours`` are run-state records
+    (``DayRun``) of the days around the range; ``first_day`` None is the daily run (``D1 = D``).
+    The days of the range itself are left to the claim (it refuses them as already claimed).
     """
+    first = day if first_day is None else first_day
     return [
         other
         for other in neighbours
-        if other.day != day
-        and abs((other.day - day).days) <= lookback_days
+        if not first <= other.day <= day
+        and (first - other.day).days <= lookback_days
+        and (other.day - day).days <= lookback_days
         and getattr(other.status, "value", other.status) == "RUNNING"
         and other.run_id != run_id
         and other.lease_expires_at > now
@@ -91,18 +100,30 @@ def check_streams(streams: Sequence[str] | None) -> list[str]:
 
 
 def lambda_payload(
-    day: date, lookback_days: int, streams: Sequence[str] | None, run_id: str
+    day: date,
+    lookback_days: int,
+    streams: Sequence[str] | None,
+    run_id: str,
+    first_day: date | None = None,
 ) -> dict[str, object]:
-    """The ingestion Lambda event (docs/architecture.md, "Lambda payload")."""
-    window(day, lookback_days)  # validates lookback_days
+    """The ingestion Lambda event (docs/architecture.md, "Lambda payload").
+
+    ``day`` is the last data day ``D2`` of the run; a range run (``first_day`` ``D1`` before
+    it) adds ``range_start``, so the daily payload stays what it was.
+    """
+    first = day if first_day is None else first_day
+    range_window(first, day, lookback_days)  # validates the range and lookback_days
     if not run_id:
         raise ValueError("run_id must be non-empty")
-    return {
+    payload: dict[str, object] = {
         "logical_date": day.isoformat(),
         "lookback_days": lookback_days,
         "streams": check_streams(streams),
         "run_id": run_id,
     }
+    if first < day:
+        payload["range_start"] = first.isoformat()
+    return payload
 
 
 def glue_job_args(

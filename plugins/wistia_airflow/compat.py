@@ -146,3 +146,37 @@ def dag_test_run_factory() -> tuple[Any, str]:
     if hasattr(dagrun, "get_or_create_dagrun"):  # Airflow 3.1+
         return dagrun, "get_or_create_dagrun"
     return dag_module, "_get_or_create_dagrun"  # Airflow 3.0.x
+
+
+# --- The "Wistia report" view (report_view.py) ------------------------------------------------
+# Airflow 3.1 added the plugins' ``external_views`` (a nav entry whose page the UI shows in an
+# iframe) and moved the UI's JWT from localStorage to the ``_token`` cookie the api-server
+# reads; 3.0.x has neither. One feature, the plugin base class's attribute, marks both.
+
+
+def ui_token_in_local_storage() -> bool:
+    """True on Airflow 3.0.x: the UI sends its token only as a bearer header, never a cookie,
+    so a plugin page the browser opens itself is not authenticated."""
+    from airflow.plugins_manager import AirflowPlugin  # imported here: this module stays light
+
+    return not hasattr(AirflowPlugin, "external_views")
+
+
+def report_view_nav_entries(name: str, href: str, url_route: str) -> dict[str, list[Any]]:
+    """The plugin attributes that put the report view in the UI's navigation, by version.
+
+    Airflow 3.1+: an ``external_views`` entry under Browse, shown inside the UI at
+    ``/plugin/<url_route>``. Airflow 3.0.x: an ``appbuilder_menu_items`` link (the 3.0 UI lists
+    them under a "Plugins" nav menu and opens them in a new tab; 3.1+ would list them as well,
+    hence never both). ``href`` is relative to the UI's ``<base href>``.
+    """
+    if not ui_token_in_local_storage():
+        view = {
+            "name": name,
+            "href": href,
+            "url_route": url_route,
+            "destination": "nav",
+            "category": "browse",
+        }
+        return {"external_views": [view], "appbuilder_menu_items": []}
+    return {"external_views": [], "appbuilder_menu_items": [{"name": name, "href": href}]}

@@ -71,21 +71,28 @@ class OverlappingRunLive(RuntimeError):
 
 
 class ClaimHeartbeat:
-    """Renew run ``run_id``'s claim on ``day`` now and every lease / 3 seconds until stopped.
+    """Renew run ``run_id``'s claim on ``days`` now and every lease / 3 seconds until stopped.
 
     The thread only logs a failed renewal: when the claim is lost the step's own writes
     (``mark_*``) refuse, and a transient store error must not kill a healthy step.
     """
 
-    def __init__(self, store: Any, day: date, run_id: str, lease_seconds: int) -> None:
-        self.store, self.day, self.run_id, self.lease_seconds = store, day, run_id, lease_seconds
+    def __init__(
+        self, store: Any, days: date | list[date], run_id: str, lease_seconds: int
+    ) -> None:
+        self.days = [days] if isinstance(days, date) else list(days)
+        self.store, self.run_id, self.lease_seconds = store, run_id, lease_seconds
+        self.day = self.days[-1]
         self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=self._loop, name=f"claim-heartbeat-{day}", daemon=True
+            target=self._loop, name=f"claim-heartbeat-{self.day}", daemon=True
         )
 
     def renew(self, lease_seconds: int | None = None) -> Any:
-        return self.store.renew_claim(self.day, self.run_id, lease_seconds or self.lease_seconds)
+        lease = lease_seconds or self.lease_seconds
+        # Every day of a range run: a lapsed day could be claimed by an overlapping run.
+        renewed = [self.store.renew_claim(day, self.run_id, lease) for day in self.days]
+        return renewed[-1]
 
     def start(self) -> ClaimHeartbeat:
         self.renew()  # at the start of every step: a lost claim fails the step here
@@ -103,7 +110,7 @@ class ClaimHeartbeat:
                 self.renew()
             except Exception as exc:
                 if not self._stop.is_set():
-                    log.warning("could not renew the claim on %s: %s", self.day, exc)
+                    log.warning("could not renew the claim on %s: %s", self.days, exc)
 
 
 class RunGuardMixin:
@@ -151,12 +158,13 @@ class RunGuardMixin:
 
 
 def _start_heartbeat(context: Any) -> ClaimHeartbeat:
+    from wistia_pipeline.dates import days_between
     from wistia_pipeline.state import open_state_store
 
     settings = runtime.settings()
-    day = runtime.data_day(context)
+    days = days_between(*runtime.data_range(context))
     store = open_state_store(settings)
-    return ClaimHeartbeat(store, day, str(context["run_id"]), settings.claim_lease_seconds).start()
+    return ClaimHeartbeat(store, days, str(context["run_id"]), settings.claim_lease_seconds).start()
 
 
 def _deferred_lease(task: Any) -> int:
@@ -206,12 +214,30 @@ class WistiaStepOperator(BaseOperator):
 
 
 class ClaimDayOperator(WistiaStepOperator):
-    """Setup: mark day ``D`` RUNNING by this run (fails if another live run holds it)."""
+    """Setup: mark every data day of the run RUNNING by this run, in one atomic claim.
+
+    While a live run with an overlapping window holds its days, the claim waits: it defers
+    (the worker slot is freed; the triggerer wakes it every ``WISTIA_CLAIM_POKE_SECONDS``) and
+    tries again, for at most ``WISTIA_CLAIM_WAIT_SECONDS``, then fails as
+    ``OverlappingRunLive``. So a backfill whose runs overlap (any max active runs) completes,
+    each run starting when its neighbours are done.
+    """
 
     step = pipeline.CLAIM
     ui_color = "#c9e6ff"
 
     def execute(self, context: Any) -> dict[str, Any]:
+        return self._claim(context, waiting_since=None)
+
+    def execute_after_wait(
+        self, context: Any, event: Any = None, waiting_since: str | None = None
+    ) -> dict[str, Any]:
+        """Resumed after a wait (the deferral's ``method_name``): try the claim again."""
+        return self._claim(context, waiting_since=waiting_since)
+
+    def _claim(self, context: Any, waiting_since: str | None) -> dict[str, Any]:
+        from wistia_pipeline.state import DayAlreadyClaimed
+
         settings = runtime.settings()
         info = self.run(context, settings)
         # Before anything is written: only a day that has ended in UTC may run (a published
@@ -224,21 +250,81 @@ class ClaimDayOperator(WistiaStepOperator):
         options = runtime.run_options(context.get("params") or {}, list_queries("checks"))
         # Resolve the plan before writing any state: a config error fails with nothing claimed.
         plan = build_plan(info, 0, settings, options)
-        store = self.store(settings)
-        lookback = info.lookback_days
-        around = store.list_days(
-            info.day - timedelta(days=lookback), info.day + timedelta(days=lookback)
-        )
-        busy = pipeline.conflicting_runs(info.day, lookback, info.run_id, around, datetime.now(UTC))
-        if busy:
-            held = ", ".join(f"{r.day} by {r.run_id}" for r in busy)
-            raise OverlappingRunLive(
-                f"cannot claim {info.day}: runs with overlapping windows are live ({held}); "
-                "backfills of wistia_daily need --max-active-runs 1"
+        if waiting_since is None:  # a wrong token or an unwritable lake: fail before claiming
+            self._preflight(settings, info, options)
+        try:
+            # One atomic write: every day of the range, refused (nothing written) while a live
+            # run holds a day of the range or of the L days around it (overlapping windows).
+            claimed = self.store(settings).claim_range(
+                info.first,
+                info.day,
+                info.run_id,
+                settings.claim_lease_seconds,
+                guard_days=info.lookback_days,
             )
-        # A short lease that the later steps renew: a crashed run's claim lapses in minutes.
-        claimed = store.claim_day(info.day, info.run_id, settings.claim_lease_seconds)
-        self.log.info("claimed %s for run %s (attempt %s)", info.day, info.run_id, claimed.attempt)
+        except DayAlreadyClaimed as exc:
+            self._wait_or_fail(settings, info, exc, waiting_since)
+            raise AssertionError("unreachable: _wait_or_fail defers or raises") from exc
+        attempt = claimed[-1].attempt
+        self.log.info(
+            "claimed %s..%s for run %s (attempt %s)", info.first, info.day, info.run_id, attempt
+        )
+        self._log_options(context, options)
+        return {**plan, "attempt": attempt}
+
+    def _preflight(self, settings: Settings, info: RunInfo, options: Any) -> None:
+        """``wistia_pipeline.preflight`` for the target (aws: the ingestion Lambda's dry run;
+        the MWAA role neither reads the token nor writes the lake). A publish-only run ingests
+        nothing, so its token is not checked."""
+        from wistia_pipeline.preflight import preflight
+
+        invoke = None
+        if settings.target == "aws":
+            from airflow.providers.amazon.aws.hooks.lambda_function import LambdaHook
+
+            invoke = LambdaHook(aws_conn_id=settings.aws_conn_id).invoke_lambda
+        found = preflight(
+            settings,
+            info.day,
+            info.run_id,
+            invoke_lambda=invoke,
+            token=not options.publish_only,
+        )
+        self.log.info("preflight: %s", found)
+
+    def _wait_or_fail(
+        self, settings: Settings, info: RunInfo, refused: Exception, waiting_since: str | None
+    ) -> None:
+        """Defer for a poke interval (the claim is tried again), or fail after the bound."""
+        now = datetime.now(UTC)
+        since = datetime.fromisoformat(waiting_since) if waiting_since else now
+        waited = (now - since).total_seconds()
+        if waited >= settings.claim_wait_seconds:
+            raise OverlappingRunLive(
+                f"cannot claim {info.first}..{info.day}: after waiting {waited:.0f} s a run "
+                f"with an overlapping window is still live ({refused}); raise "
+                "WISTIA_CLAIM_WAIT_SECONDS or release the holder (python -m "
+                "wistia_pipeline.state release ...)"
+            ) from refused
+        self.log.info(
+            "waiting for a live run with an overlapping window (%s); trying again in %s s "
+            "(waited %.0f of %s s)",
+            refused,
+            settings.claim_poke_seconds,
+            waited,
+            settings.claim_wait_seconds,
+        )
+        # The standard provider's trigger (the same on every supported version), imported only
+        # when a claim waits.
+        from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+        self.defer(
+            trigger=TimeDeltaTrigger(timedelta(seconds=settings.claim_poke_seconds)),
+            method_name="execute_after_wait",
+            kwargs={"waiting_since": since.isoformat()},
+        )
+
+    def _log_options(self, context: Any, options: runtime.RunOptions) -> None:
         if options.publish_only:
             self.log.warning("publish_only: checks and publish of the window's latest stage only")
         if options.accepted_checks:
@@ -248,7 +334,6 @@ class ClaimDayOperator(WistiaStepOperator):
                 ", ".join(options.accepted_checks),
                 options.override_reason,
             )
-        return {**plan, "attempt": claimed.attempt}
 
 
 class RouteOperator(WistiaStepOperator, BaseBranchOperator):
@@ -361,12 +446,18 @@ class PublishOperator(WistiaStepOperator):
         any_run = bool(self.plan(context).get("publish_only"))
         published = publish_window(settings, start, end, info.run_id, any_run=any_run)
         self.log.info("published the stage of %s..%s: %s", start, end, published)
+        # Only now, with every day of the range checked and published: the watermark to D2,
+        # then each day SUCCEEDED (the counts are the run's, recorded on each of its days).
         moved = store.advance_watermark(info.day, info.run_id)
-        store.mark_succeeded(info.day, info.run_id, counts, overrides=overrides)
+        for day in info.days:
+            store.mark_succeeded(day, info.run_id, counts, overrides=overrides)
         watermark = store.get_watermark()
-        self.log.info("published %s (watermark %s, moved=%s)", info.day, watermark, moved)
+        self.log.info(
+            "published %s..%s (watermark %s, moved=%s)", info.first, info.day, watermark, moved
+        )
         return {
             "day": info.day.isoformat(),
+            "first_day": info.first.isoformat(),
             "watermark": watermark.isoformat() if watermark else None,
             "watermark_moved": moved,
             "counts": counts,
@@ -411,9 +502,27 @@ class MarkFailedOperator(WistiaStepOperator):
                 f"run {info.run_id} did not publish {info.day}: a step failed without reporting "
                 "an error (killed, timed out or upstream failed); see the Airflow task logs"
             )
-        self.store(settings).mark_failed(info.day, info.run_id, error)
-        self.log.error("marked %s FAILED: %s", info.day, error)
-        return {"marked_failed": True, "error": error}
+        marked = self.mark_days_failed(self.store(settings), info, error)
+        self.log.error("marked %s FAILED: %s", marked, error)
+        return {"marked_failed": bool(marked), "error": error, "days": marked}
+
+    def mark_days_failed(self, store: Any, info: RunInfo, error: str) -> list[str]:
+        """Mark FAILED every day of the range this run holds; a day it does not hold (a claim
+        that never happened, or was refused) is left as it is."""
+        from wistia_pipeline.state import NotClaimedByRun
+
+        marked: list[str] = []
+        for day in info.days:
+            try:
+                store.mark_failed(day, info.run_id, error)
+            except NotClaimedByRun as exc:
+                self.log.info("not marking %s: %s", day, exc)
+                continue
+            marked.append(day.isoformat())
+        if not marked and len(info.days) == 1:
+            # the daily run keeps its contract: a day it never held is an error to report
+            store.mark_failed(info.day, info.run_id, error)
+        return marked
 
 
 class ReportOperator(WistiaStepOperator):

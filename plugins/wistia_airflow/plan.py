@@ -32,6 +32,9 @@ def build_plan(info: Any, attempt: int, settings: Settings, options: Any = None)
     )
     return {
         "day": info.day.isoformat(),
+        # The run covers the data days [first_day, day] (first_day = day: the daily run).
+        "first_day": info.first.isoformat(),
+        "days": len(info.days),
         "run_id": info.run_id,
         "attempt": attempt,
         "lookback_days": info.lookback_days,
@@ -45,7 +48,7 @@ def build_plan(info: Any, attempt: int, settings: Settings, options: Any = None)
         "aws_conn_id": settings.aws_conn_id,
         "lambda_function": settings.lambda_function,
         "lambda_payload": pipeline.lambda_payload(
-            info.day, info.lookback_days, info.streams, info.run_id
+            info.day, info.lookback_days, info.streams, info.run_id, info.first
         ),
         "glue": {
             step.task_id: {

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from wistia_pipeline import dates, pipeline
-from wistia_pipeline.config import MAX_LOOKBACK_DAYS, Settings, load_settings
+from wistia_pipeline.config import MAX_LOOKBACK_DAYS, MAX_RANGE_DAYS, Settings, load_settings
 
 # The run state's bound for audit text (state.base.MAX_AUDIT_TEXT_CHARS); checked here so an
 # over-long reason fails at claim_day, before any work, not at publish.
@@ -18,31 +18,68 @@ MAX_REASON_CHARS = 500
 
 @dataclass(frozen=True)
 class RunInfo:
-    """Data day ``D``, the Airflow run id, and the window ``[D - L, D]``."""
+    """The run's data days ``[first_day, day]`` (``D1``, ``D2``; the daily run has ``D1 = D2``),
+    the Airflow run id, and the window ``[D1 - L, D2]``."""
 
     day: date
     run_id: str
     lookback_days: int
     streams: list[str]
+    first_day: date | None = None  # None: the daily run (first_day = day)
+
+    @property
+    def first(self) -> date:
+        return self.day if self.first_day is None else self.first_day
+
+    @property
+    def days(self) -> list[date]:
+        """Every data day the run covers (claims, publishes, marks)."""
+        return dates.days_between(self.first, self.day)
 
     @property
     def window(self) -> tuple[date, date]:
-        return dates.window(self.day, self.lookback_days)
+        return dates.range_window(self.first, self.day, self.lookback_days)
 
 
-def data_day(context: Mapping[str, Any]) -> date:
-    """``D`` = the UTC date of the start of the run's data interval (the brief's run semantics)."""
-    start = context.get("data_interval_start")
+def _utc(context: Mapping[str, Any], key: str) -> datetime | None:
+    value = context.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        raise ValueError(f"{key} {value!r} is not timezone-aware")
+    return value.astimezone(UTC)
+
+
+def data_range(context: Mapping[str, Any]) -> tuple[date, date]:
+    """``(D1, D2)``: the UTC data days of the run's data interval ``[D1 00:00, D2 + 1 00:00)``.
+
+    A daily interval gives ``D1 = D2``; an interval without a later end (a zero-length one)
+    is the day it starts.
+    """
+    start = _utc(context, "data_interval_start")
     if start is None:
         raise ValueError(
             "the run has no data interval; wistia_daily needs a data-interval timetable "
             "(trigger it with a logical date)"
         )
-    if isinstance(start, str):
-        start = datetime.fromisoformat(start)
-    if start.tzinfo is None:
-        raise ValueError(f"data_interval_start {start!r} is not timezone-aware")
-    return start.astimezone(UTC).date()
+    first = start.date()
+    end = _utc(context, "data_interval_end")
+    if end is None or end <= start:
+        return first, first
+    last = (end - timedelta(microseconds=1)).date()  # the interval excludes its end
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise ValueError(
+            f"the run's data interval {start.isoformat()}..{end.isoformat()} covers "
+            f"{(last - first).days + 1} days; a run covers at most {MAX_RANGE_DAYS}"
+        )
+    return first, last
+
+
+def data_day(context: Mapping[str, Any]) -> date:
+    """``D`` = the last data day of the run (``D2``; the daily run's only day)."""
+    return data_range(context)[1]
 
 
 def _lookback(value: object, default: int) -> int:
@@ -69,11 +106,13 @@ def run_info(context: Mapping[str, Any], default_lookback_days: int) -> RunInfo:
     streams: Sequence[str] | str | None = params.get("streams")
     if isinstance(streams, str):
         streams = [s.strip() for s in streams.split(",") if s.strip()]
+    first, last = data_range(context)
     return RunInfo(
-        day=data_day(context),
+        day=last,
         run_id=str(context["run_id"]),
         lookback_days=_lookback(lookback_days, default_lookback_days),
         streams=pipeline.check_streams(streams),
+        first_day=first if first < last else None,
     )
 
 

@@ -36,13 +36,18 @@ def test_installed_versions_are_the_tables() -> None:
     assert version("apache-airflow-providers-common-sql") == row.common_sql
 
 
-def test_timetable_is_the_daily_data_interval_one(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_timetable_is_the_range_catchup_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranges of up to WISTIA_MAX_RANGE_DAYS when behind, one day when current; a manual run
+    at D+1 covers D (its data interval is [D, D+1))."""
+    from datetime import UTC, datetime
+
     dag = load_dag(monkeypatch, "local")
     timetable = dag.timetable
-    assert type(timetable).__name__ == "CronDataIntervalTimetable"
-    # airflow.sdk's (3.1+) keeps the cron as ``expression``, the core one (3.0.x) ``_expression``
-    cron = getattr(timetable, "expression", None) or getattr(timetable, "_expression", None)
-    assert cron == "0 0 * * *"
+    assert type(timetable).__name__ == "RangeCatchupTimetable"
+    assert timetable.max_range_days == 7
+    run_after = datetime(2026, 3, 2, tzinfo=UTC)
+    interval = timetable.infer_manual_data_interval(run_after=run_after)
+    assert (interval.start, interval.end) == (datetime(2026, 3, 1, tzinfo=UTC), run_after)
 
 
 def test_lambda_payload_renders_as_json_text_in_the_native_dag(monkeypatch) -> None:

@@ -26,11 +26,16 @@ GLUE = [s.task_id for s in pipeline.GLUE_STEPS]
 
 
 def probe(dags_folder: Path, tmp_path: Path, **env: str) -> dict:
+    from wistia_dev.local_runner import plugins_folder
+
+    home = tmp_path / "airflow"
     run_env = {
         **os.environ,
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        # the DAG's timetable serializes only when the project's plugin registers it
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder()),
         **env,
     }
     # No endpoint to reach even if something tried: the guards must be what stops it.
@@ -169,7 +174,7 @@ def test_policies(parsed: dict) -> None:
     assert dag["doc_md"] is True
     assert dag["catchup"] is True
     assert dag["max_active_runs"] == 1
-    assert dag["timetable"] == "CronDataIntervalTimetable"
+    assert dag["timetable"] == "RangeCatchupTimetable"
     assert sorted(dag["params"]) == [
         "accept_failed_checks",
         "lookback_days",

@@ -38,6 +38,8 @@ def test_run_plan_resolves_names_payload_and_glue_arguments(monkeypatch) -> None
     }
     assert built == {
         "day": "2026-05-04",
+        "first_day": "2026-05-04",
+        "days": 1,
         "run_id": "scheduled__2026-05-04",
         "attempt": 3,
         "lookback_days": 1,

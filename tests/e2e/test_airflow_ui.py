@@ -2,7 +2,8 @@
 credentials, wistia_daily is listed without import errors, the catchup run starts at the
 configured start date (no stray run of an older default), a run made by ``dag.test()`` (what
 ``make demo`` / ``make backfill`` do) shows its real Duration, and a run triggered from the
-Trigger form with ``lookback_days`` and ``streams`` succeeds, with a task log readable in the UI.
+Trigger form with ``lookback_days`` and ``streams`` succeeds, with a task log readable in the UI,
+and the plugin's "Wistia report" view shows the lake's latest report inside the UI.
 
 One stack for the module (~2 min to start on 2 cores), a tiny simulated account and lookback 0 so
 each pipeline run takes about a minute. Screenshots go to the module's tmp dir.
@@ -278,7 +279,13 @@ def test_trigger_form_run_succeeds_with_a_readable_log(stack: Stack, ui: Ui) -> 
     ) as posted:
         dialog.get_by_role("button", name="Trigger").click()
     created = posted.value.json()
-    assert created["conf"] == {"lookback_days": 0, "streams": STREAMS}
+    conf = created["conf"]
+    assert (conf["lookback_days"], conf["streams"]) == (0, STREAMS)
+    # The form sends the DAG's other params too, left at their defaults.
+    defaults = {"accept_failed_checks": [], "override_reason": None, "publish_only": False}
+    assert {k: v for k, v in conf.items() if k not in ("lookback_days", "streams")} == {
+        k: defaults[k] for k in conf if k in defaults
+    }, conf
     run_id = created["dag_run_id"]
     day = created["data_interval_start"][:10]
 
@@ -311,3 +318,57 @@ def test_trigger_form_run_succeeds_with_a_readable_log(stack: Stack, ui: Ui) -> 
     assert ui.page.locator("#status-badge").inner_text() == "Published"
     assert run_id in ui.page.locator("#ds-status").inner_text()
     assert ui.seen.page_errors == []
+
+
+def chart_marks_drawn(frame: Any) -> dict[str, int]:
+    """{chart: marks with a non-empty box} for every chart of a report page (in ``frame``)."""
+    charts = frame.locator("figure.chart")
+    drawn = {}
+    for i in range(charts.count()):
+        marks = charts.nth(i).locator("svg:visible g.role-mark > *")
+        drawn[charts.nth(i).get_attribute("data-chart")] = marks.evaluate_all(
+            "els => els.filter(e => { const b = e.getBBox(); return b.width > 0 || b.height > 0; })"
+            ".length"
+        )
+    return drawn
+
+
+def test_wistia_report_view_shows_the_latest_report(stack: Stack, ui: Ui) -> None:
+    """The plugin's "Wistia report" view (Airflow 3.1+ external view): Browse -> Wistia report
+    shows the lake's latest report inside the UI, served by the api-server behind its login."""
+    reports = stack.state_dir / "lake" / "reports" / "wistia"
+    deadline = time.monotonic() + 480  # the module's runs write it (their report task)
+    while not (reports / "latest" / "index.html").is_file():
+        assert time.monotonic() < deadline, "no run wrote a report to the lake"
+        time.sleep(5)
+    page = ui.page
+    page.goto(stack.base + "/dags")
+    page.get_by_role("button", name="Browse").click()
+    page.get_by_role("menuitem", name="Wistia report").click()
+    page.wait_for_url(re.compile(r"/plugin/wistia-report$"), timeout=60_000)
+    frame = page.frame_locator('iframe[title="Wistia report"]')
+    frame.locator("#status-badge").wait_for(timeout=60_000)
+    assert frame.locator("#status-badge").inner_text() == "Published"
+    drawn = chart_marks_drawn(frame)
+    assert drawn and all(drawn.values()), drawn
+    shown = next(f for f in page.frames if "/wistia-report/latest/index.html" in f.url)
+    latest_html = (reports / "latest" / "index.html").read_text(encoding="utf-8")
+    assert f"<title>{shown.title()}</title>" in latest_html  # the lake's latest page
+    page.screenshot(path=str(stack.artifacts / "ui-wistia-report.png"), full_page=True)
+    # The report's own CSS and SVG pass the view's Content-Security-Policy.
+    assert not [e for e in ui.seen.console_errors if "Content Security Policy" in e]
+    assert ui.seen.page_errors == []
+
+    # A day's page with the UI's session; nothing but report pages; nothing without a login.
+    day = sorted(p.name for p in reports.glob("dt=*"))[-1]
+    day_page = page.request.get(f"{stack.base}/wistia-report/{day}/index.html")
+    assert day_page.ok and day_page.text() == (reports / day / "index.html").read_text()
+    assert page.request.get(f"{stack.base}/wistia-report/dt=1999-01-01/index.html").status == 404
+    outside = page.request.get(f"{stack.base}/wistia-report/..%2F..%2Fpublished/index.html")
+    assert outside.status == 404
+    stranger = page.context.browser.new_context()
+    try:
+        anonymous = stranger.request.get(f"{stack.base}/wistia-report/latest/index.html")
+        assert anonymous.status == 401, anonymous.text()[:300]
+    finally:
+        stranger.close()

@@ -85,7 +85,7 @@ def test_a_week_with_a_deleted_media_and_a_failing_check(
         "WISTIA_API_TOKEN": sim.token,
         "WISTIA_PII_HASH_KEY": "e2e-wap-test-key",
         "WISTIA_LOOKBACK_DAYS": "2",
-        "WISTIA_CHECK_TOLERANCE": "0.5",  # the late events' gap is accepted ...
+        "WISTIA_CHECK_TOLERANCE": "1.0",  # unreleased late events: any shortfall accepted
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

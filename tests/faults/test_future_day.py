@@ -31,7 +31,8 @@ def test_claim_refuses_today_and_writes_nothing(tmp_path, monkeypatch) -> None:
     store = SQLiteRunStateStore(tmp_path / "state.sqlite")
     assert store.get_day(today.date()) is None
     assert store.get_watermark() is None
-    # Yesterday has ended: the same claim goes through.
+    # Yesterday has ended: the same claim goes through (its preflight is tested elsewhere).
+    monkeypatch.setattr("wistia_pipeline.preflight.preflight", lambda *a, **k: {})
     yesterday = {**context, "data_interval_start": today - timedelta(days=1), "run_id": "r"}
     plan = ClaimDayOperator().execute(yesterday)
     assert plan["day"] == (today - timedelta(days=1)).date().isoformat()

@@ -35,7 +35,7 @@ def test_plugins_zip_layout_and_reproducible(tmp_path: Path) -> None:
     names = zipfile.ZipFile(first).namelist()
     assert names == sorted(names)
     tops = {n.split("/", 1)[0] for n in names}
-    assert tops == {".airflowignore", "wistia_pipeline", "wistia_airflow"}
+    assert tops == {".airflowignore", "wistia_plugin.py", "wistia_pipeline", "wistia_airflow"}
     assert "wistia_pipeline/__init__.py" in names
     assert "wistia_airflow/__init__.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]

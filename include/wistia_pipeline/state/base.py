@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 
-from wistia_pipeline.dates import format_ts, utcnow
+from wistia_pipeline.dates import days_between, format_ts, utcnow
 from wistia_pipeline.dates import parse_ts as parse_ts  # importable from here, like format_ts
 
 # Without a heartbeat (the Step Functions twin) a claim must outlast a whole run; the DAG's
@@ -25,6 +25,8 @@ MAX_AUDIT_TEXT_CHARS = 500
 MAX_ERROR_CHARS = 4000
 MAX_RUN_ID_CHARS = 250
 MAX_COUNT_KEYS = 100
+# A range claim is one DynamoDB transaction (at most 100 items): its days plus the guard days.
+MAX_CLAIM_ITEMS = 100
 MAX_OVERRIDES = 20  # one per check, with room; a DynamoDB item must stay far below 400 KB
 _TRUNCATION_MARK = "...[truncated {n} chars]"
 
@@ -169,6 +171,40 @@ class RunStateStore(abc.ABC):
         now = self._write_time(day, run_id)
         return self._claim(day, run_id, now, lease_until(now, lease_seconds))
 
+    def claim_range(
+        self,
+        first: date,
+        last: date,
+        run_id: str,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
+        guard_days: int = 0,
+    ) -> list[DayRun]:
+        """Claim every day of ``[first, last]`` for ``run_id`` in one atomic write.
+
+        Refused with :class:`DayAlreadyClaimed` (naming a holder), having written nothing, when
+        any day of ``[first - guard_days, last + guard_days]`` is RUNNING by another run whose
+        lease is live: with ``guard_days`` = L that is the overlap guard (a day ``D'`` held by
+        another run has that run's window ``[D' - L, D']``, overlapping ``[first - L, last]``).
+        Each day's claim follows :meth:`claim_day`'s rules (attempt + 1, counts cleared).
+        """
+        check_day(first)
+        check_day(last)
+        if first > last:
+            raise ValueError(f"claim_range: first {first} is after last {last}")
+        if isinstance(guard_days, bool) or not isinstance(guard_days, int) or guard_days < 0:
+            raise ValueError(f"guard_days must be an int >= 0, got {guard_days!r}")
+        items = len(days_between(first, last)) + 2 * guard_days
+        if items > MAX_CLAIM_ITEMS:
+            raise ValueError(
+                f"claim_range of {first}..{last} with {guard_days} guard days touches {items} "
+                f"days; one claim takes at most {MAX_CLAIM_ITEMS}"
+            )
+        now = self._write_time(first, run_id)
+        guard = timedelta(days=guard_days)
+        return self._claim_range(
+            first, last, first - guard, last + guard, run_id, now, lease_until(now, lease_seconds)
+        )
+
     def mark_succeeded(
         self,
         day: date,
@@ -271,6 +307,19 @@ class RunStateStore(abc.ABC):
         """The claim of :meth:`claim_day`, started at ``now`` and leased until ``lease``."""
 
     @abc.abstractmethod
+    def _claim_range(
+        self,
+        first: date,
+        last: date,
+        guard_first: date,
+        guard_last: date,
+        run_id: str,
+        now: datetime,
+        lease: datetime,
+    ) -> list[DayRun]:
+        """:meth:`claim_range`: every claim and every guard check in one transaction."""
+
+    @abc.abstractmethod
     def _succeed(
         self,
         day: date,
@@ -319,6 +368,16 @@ def now_ms(clock: Clock) -> datetime:
         raise ValueError(f"clock must return timezone-aware datetimes, got {value!r}")
     value = value.astimezone(UTC)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def live_holder(current: DayRun | None, run_id: str, now: datetime) -> bool:
+    """``current`` is a claim of another run whose lease has not lapsed at ``now``."""
+    return (
+        current is not None
+        and current.status is DayStatus.RUNNING
+        and current.run_id != run_id
+        and current.lease_expires_at >= now
+    )
 
 
 def lease_until(now: datetime, lease_seconds: int) -> datetime:

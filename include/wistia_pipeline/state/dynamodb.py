@@ -39,6 +39,7 @@ from wistia_pipeline.state.base import (
     RunStateStore,
     StateStoreError,
     WatermarkChanged,
+    live_holder,
     overrides_from_json,
     overrides_to_json,
     release_error,
@@ -179,6 +180,66 @@ class DynamoDBRunStateStore(RunStateStore):
         }
         refused = functools.partial(DayAlreadyClaimed, day)
         return self._update_day(day, run_id, now, CLAIM_UPDATE, CLAIM_CONDITION, values, refused)
+
+    def _claim_range(
+        self,
+        first: date,
+        last: date,
+        guard_first: date,
+        guard_last: date,
+        run_id: str,
+        now: datetime,
+        lease: datetime,
+    ) -> list[DayRun]:
+        # One TransactWriteItems: a claim Update per day of the range and a ConditionCheck
+        # (the claim's own condition) per guard day, so a refusal writes nothing at all.
+        common = {
+            ":running": {"S": DayStatus.RUNNING.value},
+            ":run_id": {"S": run_id},
+            ":now": {"S": format_ts(now)},
+        }
+        items: list[dict[str, Any]] = []
+        for day in days_between(guard_first, guard_last):
+            if first <= day <= last:
+                values = {
+                    **common,
+                    ":day": {"S": day.isoformat()},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                    ":lease": {"S": format_ts(lease)},
+                    ":no_counts": {"M": {}},
+                }
+                items.append({"Update": self._conditional(day, values, CLAIM_UPDATE)})
+            else:
+                items.append({"ConditionCheck": self._conditional(day, dict(common))})
+        try:
+            self._call("transact_write_items", TransactItems=items)
+        except ClientError as exc:
+            if _code(exc) != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                raise
+            band = self._list_days(guard_first, guard_last)
+            holder = next((r for r in band if live_holder(r, run_id, now)), None)
+            raise DayAlreadyClaimed(holder.day if holder else first, holder) from None
+        return self._list_days(first, last)
+
+    def _conditional(
+        self, day: date, values: dict[str, Any], update: str | None = None
+    ) -> dict[str, Any]:
+        """A transaction item on ``day`` under :data:`CLAIM_CONDITION` (with ``update``: an
+        Update, else a ConditionCheck)."""
+        item: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": day_key(day),
+            "ConditionExpression": CLAIM_CONDITION,
+            "ExpressionAttributeNames": _names(update or "", CLAIM_CONDITION),
+            "ExpressionAttributeValues": values,
+        }
+        if update is not None:
+            item["UpdateExpression"] = update
+        return item
 
     def _succeed(
         self,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
-from wistia_pipeline.dates import format_ts, parse_ts
+from wistia_pipeline.dates import days_between, format_ts, parse_ts
 from wistia_pipeline.state.base import (
     AuditEntry,
     CheckOverride,
@@ -30,6 +30,7 @@ from wistia_pipeline.state.base import (
     RunStateStore,
     StateStoreError,
     WatermarkChanged,
+    live_holder,
     overrides_from_json,
     overrides_to_json,
     release_error,
@@ -168,6 +169,48 @@ class SQLiteRunStateStore(RunStateStore):
                 f"INSERT OR REPLACE INTO day_runs ({_COLUMNS}, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*_to_row(claimed), format_ts(now)),
+            )
+        return claimed
+
+    def _claim_range(
+        self,
+        first: date,
+        last: date,
+        guard_first: date,
+        guard_last: date,
+        run_id: str,
+        now: datetime,
+        lease: datetime,
+    ) -> list[DayRun]:
+        # One BEGIN IMMEDIATE: the guard band is read and every day written under the database
+        # lock, so a refusal writes nothing and two range claims are serialised.
+        with self._write() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM day_runs WHERE day BETWEEN ? AND ? ORDER BY day",
+                (guard_first.isoformat(), guard_last.isoformat()),
+            ).fetchall()
+            current = {run.day: run for run in map(_from_row, rows)}
+            for held in current.values():
+                if live_holder(held, run_id, now):
+                    raise DayAlreadyClaimed(held.day, held)
+            claimed = [
+                DayRun(
+                    day=day,
+                    status=DayStatus.RUNNING,
+                    run_id=run_id,
+                    attempt=(current[day].attempt if day in current else 0) + 1,
+                    started_at=now,
+                    finished_at=None,
+                    counts={},
+                    error=None,
+                    lease_expires_at=lease,
+                )
+                for day in days_between(first, last)
+            ]
+            conn.executemany(
+                f"INSERT OR REPLACE INTO day_runs ({_COLUMNS}, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*_to_row(run), format_ts(now)) for run in claimed],
             )
         return claimed
 
