@@ -101,7 +101,14 @@ def test_contract_columns_and_types() -> None:
     }
     recon = [c.name for c in specs["reconciliation"].columns]
     assert recon == ["media_id", "events_count", "play_count", "difference"]
-    assert [c.name for c in specs["rejects"].columns] == ["reason", "raw", "_run_id"]
+    assert [c.name for c in specs["rejects"].columns] == [
+        "reason",
+        "source_file",
+        "line",
+        "_run_id",
+        "ip_hash",
+        "email_hash",
+    ]
 
 
 def _properties(sql: str) -> dict[str, str]:
@@ -157,5 +164,16 @@ def test_ddl_matches_the_columns_the_spark_jobs_write() -> None:
     assert names("medias_snapshots") == [*attrs, "_run_id", "_fetched_at", "dt"]
     assert names("medias")[: len(attrs)] == attrs
     assert names("medias_history")[: len(attrs)] == attrs
-    assert names("rejects") == ["reason", "raw", "_run_id", "source_table", "dt"]
-    assert [c for c in schemas.REJECT_COLUMNS if c != "dt"] == ["reason", "raw", "_run_id"]
+    assert names("rejects") == [
+        *["reason", "source_file", "line", "_run_id", "ip_hash", "email_hash"],
+        "source_table",
+        "dt",
+    ]
+    assert [c for c in schemas.REJECT_COLUMNS if c != "dt"] == [
+        "reason",
+        "source_file",
+        "line",
+        "_run_id",
+        "ip_hash",
+        "email_hash",
+    ]

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sql_lake import publish_as_written
 
 from wistia_pipeline.sql import run_checks_local, run_query_local
 
@@ -41,6 +42,7 @@ def test_checks_and_queries_read_spark_written_tables(spark, tmp_path: Path) -> 
         "percent_viewed double, ip_hash string, dt date",
     )
     events.write.partitionBy("dt").parquet(str(lake / "silver/wistia/events"))
+    publish_as_written(lake)  # readers (and the checks) see manifests, as after a run
 
     results = run_checks_local(str(lake), day, day)
     assert all(r.passed for r in results), results
@@ -73,3 +75,25 @@ def test_dim_media_ddl_matches_what_the_gold_job_writes(spark) -> None:
     assert [(c.name, c.athena_type) for c in spec.all_columns] == [
         (f.name, f.dataType.simpleString()) for f in dim.schema.fields
     ]
+
+
+def test_rejects_ddl_matches_what_the_silver_job_writes(spark) -> None:
+    """Names, order and types of the rejects rows of every stream: the DDL's data columns, then
+    ``dt`` (a date in Spark, the projected ``dt`` partition in Athena; ``source_table`` comes
+    from the folder the job writes to)."""
+    from wistia_pipeline.sql.schema import table_specs
+    from wistia_pipeline.transforms.envelope import parse_envelopes
+    from wistia_pipeline.transforms.lake_io import LINES_SCHEMA
+    from wistia_pipeline.transforms.pii import PiiHasher
+    from wistia_pipeline.transforms.registry import SILVER
+
+    (spec,) = [s for s in table_specs("s3://lake") if s.name == "rejects"]
+    expected = [(c.name, c.athena_type) for c in spec.columns] + [("dt", "date")]
+    assert [c.name for c in spec.partitions] == ["source_table", "dt"]
+    lines = spark.createDataFrame([], LINES_SCHEMA)
+    day = date(2024, 3, 4)
+    for stream, silver_spec in SILVER.items():
+        checked = silver_spec.check(parse_envelopes(lines, stream), day, day)
+        rejects = checked.rejects(PiiHasher("layout-test-key"))
+        got = [(f.name, f.dataType.simpleString()) for f in rejects.schema.fields]
+        assert got == expected, stream

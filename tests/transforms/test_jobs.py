@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import importlib.util
 import json
 import logging
 import re
@@ -15,7 +14,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from transform_helpers import publish_run, published_table
+from transform_helpers import (
+    GOLD_SCRIPT,
+    SILVER_SCRIPT,
+    job_args,
+    publish_run,
+    published_table,
+    run_in_process,
+)
 
 from wistia_dev.zips import build_glue_zip
 from wistia_pipeline import bronze
@@ -27,9 +33,6 @@ from wistia_pipeline.streams import ALL_STREAMS
 from wistia_pipeline.transforms.quality import RejectShareExceeded
 from wistia_pipeline.transforms.schemas import GOLD_FACT_COLUMNS, SILVER_EVENTS_COLUMNS
 
-REPO = Path(__file__).resolve().parents[2]
-SILVER_SCRIPT = REPO / "glue_scripts" / "wistia_silver.py"
-GOLD_SCRIPT = REPO / "glue_scripts" / "wistia_gold.py"
 D = dt.date(2026, 3, 5)
 WINDOW = (dt.date(2026, 3, 3), D)
 SIM = {
@@ -58,15 +61,6 @@ def ingest(sim, lake: Path, day: dt.date, run_id: str) -> None:
         }
     )
     ingest_day(settings, day, 2, list(ALL_STREAMS), run_id)
-
-
-def job_args(lake: Path, start: dt.date, end: dt.date, run_id: str = "run-1") -> dict[str, str]:
-    return {
-        "start_date": start.isoformat(),
-        "end_date": end.isoformat(),
-        "lake_uri": str(lake),
-        "run_id": run_id,
-    }
 
 
 def table(lake: Path, rel: str, order: str = "dt, media_id") -> list[dict]:
@@ -193,27 +187,6 @@ def test_glue_scripts_from_zip_match_simulator(simulator_factory, tmp_path, capl
         run_glue_script(
             SILVER_SCRIPT, args, {"WISTIA_PII_HASH_KEY": "", "WISTIA_PII_SECRET_ID": ""}, glue_zip
         )
-
-
-def load_script(path: Path):
-    spec = importlib.util.spec_from_file_location(f"glue_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_RUNS = iter(range(1, 10_000))
-
-
-def run_in_process(lake: Path, start: dt.date, end: dt.date, **extra: str) -> None:
-    """A pipeline run's silver and gold scripts' main() in this process (the session-scoped
-    local Spark), then its publish: fast reruns. Each call is a new run id."""
-    run_id = f"run-{next(_RUNS)}"
-    args = job_args(lake, start, end, run_id)
-    argv = ["x"] + [t for k, v in {**args, **extra}.items() for t in (f"--{k}", v)]
-    load_script(SILVER_SCRIPT).main(argv)
-    load_script(GOLD_SCRIPT).main(["x"] + [t for k, v in args.items() for t in (f"--{k}", v)])
-    publish_run(lake, run_id, start, end)
 
 
 def snapshot(lake: Path) -> dict[str, list[dict]]:

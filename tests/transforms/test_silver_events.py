@@ -7,7 +7,7 @@ from transform_helpers import PII_KEY, make_line
 from wistia_pipeline.transforms import silver
 from wistia_pipeline.transforms.envelope import parse_envelopes
 from wistia_pipeline.transforms.pii import PiiHasher
-from wistia_pipeline.transforms.schemas import SILVER_EVENTS_COLUMNS
+from wistia_pipeline.transforms.schemas import REJECT_COLUMNS, SILVER_EVENTS_COLUMNS
 
 START, END = dt.date(2026, 3, 1), dt.date(2026, 3, 3)
 
@@ -47,8 +47,8 @@ def event(key, received_at, **over):
 def run(lines_df, rows):
     parsed = parse_envelopes(lines_df(rows), "events")
     checked = silver.check_events(parsed, START, END)
-    out = silver.events_silver(checked.valid, PiiHasher(PII_KEY))
-    return out, checked.rejects
+    hasher = PiiHasher(PII_KEY)
+    return silver.events_silver(checked.valid, hasher), checked.rejects(hasher)
 
 
 def test_typing_flattening_and_hashing(lines_df):
@@ -151,7 +151,43 @@ def test_bad_records_are_rejected_with_reasons(lines_df):
         ]
     )
     assert {r["dt"] for r in rejects.collect()} == {dt.date(2026, 3, 1)}
-    assert all("203.0.113.7" not in r["raw"] for r in rejects.collect())
+
+
+def hmac_hex(text: str) -> str:
+    return hmac.new(PII_KEY.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def test_rejects_point_at_their_line_and_carry_only_hashes(lines_df):
+    """A reject row is reason, file, line, run and hashed identifiers: no text of the record,
+    so a non-ASCII address (which a redaction pattern would miss) cannot leak."""
+    email = "Zoë.Bäcker@Exämple.com"
+    rows = [
+        make_line("events", event("ok", "2026-03-01T10:00:00Z"), day="2026-03-01"),
+        make_line("events", event("e2", "soon", email=email), day="2026-03-01"),
+        make_line("events", event(None, "2026-03-01T10:00:00Z", ip=None), day="2026-03-01"),
+        (
+            "{not json " + email,
+            "s3://lake/bronze/wistia/events/dt=2026-03-01/r9/part-00001.ndjson.gz",
+        ),
+    ]
+    _, rejects = run(lines_df, rows)
+    assert tuple(rejects.columns) == REJECT_COLUMNS
+    got = sorted(rejects.collect(), key=lambda r: (r["source_file"], r["line"]))
+    source = rows[0][1]
+    assert [(r["reason"], r["source_file"], r["line"], r["_run_id"]) for r in got] == [
+        ("bad_received_at", source, 2, "run-1"),
+        ("missing_event_key", source, 3, "run-1"),
+        ("unparseable_line", rows[3][1], 1, "r9"),
+    ]
+    assert (got[0]["ip_hash"], got[0]["email_hash"]) == (
+        hmac_hex("203.0.113.7"),
+        hmac_hex(email.lower()),
+    )
+    assert (got[1]["ip_hash"], got[1]["email_hash"]) == (None, hmac_hex("viewer@example.com"))
+    assert (got[2]["ip_hash"], got[2]["email_hash"]) == (None, None)
+    cells = " ".join(str(v) for r in got for v in r.asDict().values())
+    for leak in (email, email.lower(), "Zoë", "zoë", "Bäcker", "bäcker", "not json", "203.0.113"):
+        assert leak not in cells
 
 
 def test_schema_drift_new_and_missing_fields(lines_df):

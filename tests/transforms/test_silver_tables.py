@@ -52,7 +52,7 @@ def test_media_daily_stats_latest_wins_and_rejects(lines_df):
     got = {(r["media_id"], r["dt"].isoformat()): r for r in out.collect()}
     assert set(got) == {("m1", "2026-03-01"), ("m1", "2026-03-02")}
     assert (got["m1", "2026-03-01"]["load_count"], got["m1", "2026-03-01"]["play_count"]) == (12, 5)
-    reasons = sorted(r["reason"] for r in checked.rejects.collect())
+    reasons = sorted(r["reason"] for r in checked.rejects(PiiHasher(PII_KEY)).collect())
     assert reasons == ["bad_load_count", "bad_load_count", "missing_media_id"]
 
 
@@ -79,7 +79,7 @@ def test_analytics_typed_by_day(lines_df):
     row = out.collect()[0]
     assert row["dt"] == dt.date(2026, 3, 2) and row["unique_visitors"] == 3
     assert row["play_rate"] == 0.4 and row["engagement_rate"] == 0.55
-    assert checked.rejects.count() == 0
+    assert checked.rejects(PiiHasher(PII_KEY)).count() == 0
 
 
 def media(hashed, name, updated, **over):
@@ -127,7 +127,9 @@ def test_medias_current_and_history_keep_missing_media(lines_df):
         ("m1", "Old", dt.date(2026, 3, 1), dt.date(2026, 3, 1), False),
         ("m2", "Gone later", dt.date(2026, 3, 1), None, True),
     ]
-    assert [r["reason"] for r in checked.rejects.collect()] == ["missing_hashed_id"]
+    assert [r["reason"] for r in checked.rejects(PiiHasher(PII_KEY)).collect()] == [
+        "missing_hashed_id"
+    ]
 
 
 def visitor(key, last_active, name="Zoë Doe", email="zoe@example.com"):

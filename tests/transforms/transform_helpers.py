@@ -1,11 +1,14 @@
 """Bronze for transform tests, built with the ingestion's own envelope(): lines in memory,
-or whole runs (parts + manifest) on a local lake."""
+or whole runs (parts + manifest) on a local lake; the Glue scripts run in this process."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
+from itertools import count
 from pathlib import Path
+from types import ModuleType
 
 from wistia_pipeline.bronze import (
     PendingManifest,
@@ -18,6 +21,9 @@ from wistia_pipeline.publishing import PUBLISHED, parse_manifest, publish
 from wistia_pipeline.storage import open_storage
 
 PII_KEY = "unit-test-key-0b5e"  # a test-only HMAC key
+REPO = Path(__file__).resolve().parents[2]
+SILVER_SCRIPT = REPO / "glue_scripts" / "wistia_silver.py"
+GOLD_SCRIPT = REPO / "glue_scripts" / "wistia_gold.py"
 
 
 def make_line(
@@ -89,3 +95,34 @@ def published_table(lake: Path, rel: str, order: str = "dt, media_id") -> list[d
 def publish_run(lake: Path, run_id: str, start: dt.date, end: dt.date) -> None:
     """The pipeline's publish step for a run whose silver and gold jobs have run."""
     publish(open_storage(str(lake)), str(lake), run_id, start, end)
+
+
+def job_args(lake: Path, start: dt.date, end: dt.date, run_id: str = "run-1") -> dict[str, str]:
+    return {
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "lake_uri": str(lake),
+        "run_id": run_id,
+    }
+
+
+def load_script(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"glue_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_RUNS = count(1)
+
+
+def run_in_process(lake: Path, start: dt.date, end: dt.date, **extra: str) -> None:
+    """A pipeline run's silver and gold scripts' main() in this process (the session-scoped
+    local Spark), then its publish: fast reruns. Each call is a new run id."""
+    run_id = f"run-{next(_RUNS)}"
+    args = job_args(lake, start, end, run_id)
+    argv = ["x"] + [t for k, v in {**args, **extra}.items() for t in (f"--{k}", v)]
+    load_script(SILVER_SCRIPT).main(argv)
+    load_script(GOLD_SCRIPT).main(["x"] + [t for k, v in args.items() for t in (f"--{k}", v)])
+    publish_run(lake, run_id, start, end)

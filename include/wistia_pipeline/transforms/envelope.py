@@ -1,4 +1,4 @@
-"""Bronze lines -> envelope columns + the raw record, parsed with a tolerant record schema."""
+"""Bronze lines -> envelope columns + the parsed record (tolerant schema) + where it came from."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from .casts import first_reason, to_timestamp_utc
-from .pii import redact_raw
-from .schemas import ENVELOPE_SCHEMA, RECORD_SCHEMAS
+from .pii import PiiHasher
+from .schemas import ENVELOPE_SCHEMA, RECORD_SCHEMAS, REJECT_COLUMNS
 
 # Bronze paths end in .../dt=YYYY-MM-DD/<run_id>/part-NNNNN.ndjson.gz
 _PATH_DT = r"/dt=(\d{4}-\d{2}-\d{2})/"
@@ -19,16 +19,18 @@ _PATH_RUN = r"/dt=[^/]+/([^/]+)/[^/]+$"
 def parse_envelopes(lines: DataFrame, stream: str) -> DataFrame:
     """Parse bronze NDJSON lines of one stream.
 
-    ``lines`` has ``value`` (one line) and ``source_file`` (the bronze file URI; used for the
-    run id and dt when the envelope itself is unreadable). Returns ``raw`` (the record JSON, or
-    the whole line when unparseable), ``rec`` (parsed record struct), ``_run_id``,
-    ``_fetched_at`` (timestamp), ``_bronze_dt`` (date), ``_ingest_media_id`` and
-    ``_parse_error`` (null when the line is a well-formed envelope around a JSON object).
+    ``lines`` has ``value`` (one line), ``source_file`` (the bronze file URI; also used for the
+    run id and dt when the envelope itself is unreadable) and ``row_id`` (consecutive within a
+    file, see :func:`line_numbers`).
+    Returns ``rec`` (parsed record struct), ``_run_id``, ``_fetched_at`` (timestamp),
+    ``_bronze_dt`` (date), ``_ingest_media_id``, ``_parse_error`` (null when the line is a
+    well-formed envelope around a JSON object), ``_source_file`` and ``_row_id``. The line's
+    text goes no further: a reject is found again by its file and line, never copied.
     """
     record_schema = RECORD_SCHEMAS[stream]
     env = F.from_json("value", ENVELOPE_SCHEMA)
     parsed = lines.select(
-        "value", "source_file", env["_ingest"].alias("ingest"), env["record"].alias("record")
+        "source_file", "row_id", env["_ingest"].alias("ingest"), env["record"].alias("record")
     )
     record_is_object = F.trim(F.col("record")).startswith("{")
     parse_error = first_reason(
@@ -40,7 +42,6 @@ def parse_envelopes(lines: DataFrame, stream: str) -> DataFrame:
     path_dt = F.regexp_extract("source_file", _PATH_DT, 1)
     path_run = F.regexp_extract("source_file", _PATH_RUN, 1)
     return parsed.select(
-        F.coalesce(F.col("record"), F.col("value")).alias("raw"),
         F.when(record_is_object, F.from_json("record", record_schema)).alias("rec"),
         F.coalesce(F.col("ingest.run_id"), F.when(path_run != "", path_run)).alias("_run_id"),
         to_timestamp_utc(F.col("ingest.fetched_at")).alias("_fetched_at"),
@@ -50,6 +51,8 @@ def parse_envelopes(lines: DataFrame, stream: str) -> DataFrame:
         ).alias("_bronze_dt"),
         F.col("ingest.media_id").alias("_ingest_media_id"),
         parse_error.alias("_parse_error"),
+        F.col("source_file").alias("_source_file"),
+        F.col("row_id").alias("_row_id"),
     )
 
 
@@ -63,12 +66,38 @@ class Checked:
     def valid(self) -> DataFrame:
         return self.df.where(F.col("_reject_reason").isNull()).drop("_reject_reason")
 
-    @property
-    def rejects(self) -> DataFrame:
-        """``reason, raw, _run_id, dt``: ``raw`` with personal data masked, dt = bronze dt."""
-        return self.df.where(F.col("_reject_reason").isNotNull()).select(
+    def rejects(self, hasher: PiiHasher) -> DataFrame:
+        """``reason, source_file, line, _run_id, ip_hash, email_hash, dt`` (dt = bronze dt).
+
+        No text of the record: it may hold personal data in any form (a ``zoë...@`` address
+        defeats a pattern), so the row says where the line is and carries the keyed hashes of
+        the identifiers the stream types (``_ip``, ``_email``; null where it has none), the
+        same hashes silver has, to find the viewer's other rows.
+        """
+        rejected = self.df.where(F.col("_reject_reason").isNotNull())
+        located = hasher.attach(line_numbers(rejected, self.df))
+        columns = set(located.columns)
+        none = F.lit(None).cast("string")
+        ip = hasher.hash_text(F.col("_ip")) if "_ip" in columns else none
+        email = hasher.hash_email(F.col("_email")) if "_email" in columns else none
+        return located.select(
             F.col("_reject_reason").alias("reason"),
-            redact_raw(F.col("raw")).alias("raw"),
+            F.col("_source_file").alias("source_file"),
+            "line",
             F.col("_run_id"),
+            ip.alias("ip_hash"),
+            email.alias("email_hash"),
             F.col("_bronze_dt").alias("dt"),
-        )
+        ).select(*REJECT_COLUMNS)
+
+
+def line_numbers(rows: DataFrame, every: DataFrame) -> DataFrame:
+    """``rows`` with ``line``: 1-based line of its ``_source_file``, from ``_row_id``.
+
+    ``every`` holds every line read (one row each, ``rows`` among them): a file's first line
+    has its smallest row id, and the ids of its lines are consecutive. Only a tiny per-file
+    aggregate is joined, so the lines are never sorted or shuffled for it.
+    """
+    first = every.groupBy("_source_file").agg(F.min("_row_id").alias("_first_row_id"))
+    line = (F.col("_row_id") - F.col("_first_row_id") + 1).alias("line")
+    return rows.join(F.broadcast(first), "_source_file").select("*", line)

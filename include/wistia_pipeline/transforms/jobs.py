@@ -52,7 +52,7 @@ def _check_streams(
 
 
 def _write_rejects(
-    stage: Stage, stream: str, checked: Checked, run_days: list[dt.date]
+    stage: Stage, stream: str, checked: Checked, run_days: list[dt.date], hasher: PiiHasher
 ) -> RejectCount:
     """Stage the run days' rejects of ``stream`` (empty when none); return its reject count."""
     table = stream_info(stream).silver_table
@@ -61,7 +61,9 @@ def _write_rejects(
     count = RejectCount(table, sum(by_ok.values()), by_ok.get(False, 0))
     uri = rejects_uri(stage.lake_uri, table)
     if count.rejected:
-        lake_io.write_window(checked.rejects, stage, uri, run_days, ["reason"])
+        lake_io.write_window(
+            checked.rejects(hasher), stage, uri, run_days, ["reason", "source_file", "line"]
+        )
     else:
         lake_io.clear_partitions(stage, uri, run_days)
     return count
@@ -108,7 +110,7 @@ def run_silver(
     """
     stage = Stage.begin(open_storage(lake), lake, run_id, days[0], days[-1])
     checked = _check_streams(spark, lake, days)
-    counts = [_write_rejects(stage, s, c, run_days) for s, (c, run_days) in checked.items()]
+    counts = [_write_rejects(stage, s, c, run_days, hasher) for s, (c, run_days) in checked.items()]
     log.info("reject counts: %s", counts)
     check_reject_shares(counts, max_share)
     for stream, (result, run_days) in checked.items():

@@ -11,16 +11,20 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from wistia_pipeline.publishing import Stage, data_files_of, version_dir
 
 log = logging.getLogger(__name__)
 
 LINES_SCHEMA = StructType(
-    [StructField("value", StringType()), StructField("source_file", StringType())]
+    [
+        StructField("value", StringType()),
+        StructField("source_file", StringType()),
+        StructField("row_id", LongType()),
+    ]
 )
 
 
@@ -33,12 +37,33 @@ def spark_session(app_name: str) -> SparkSession:
 
 
 def read_bronze_lines(spark: SparkSession, file_uris: Sequence[str]) -> DataFrame:
-    """``value`` (one NDJSON line; gzip by extension) and ``source_file`` of bronze parts."""
+    """``value`` (one NDJSON line), ``source_file`` and ``row_id`` of gzip bronze parts.
+
+    ``row_id`` turns into a line number (:func:`envelope.line_numbers`): gzip is not
+    splittable, so a task reads a part whole, in order, and the ids of one part's lines are
+    consecutive (``monotonically_increasing_id`` counts rows within a task). The line reader
+    keeps this cheap; reading parts whole (``wholetext``) and splitting them was many times
+    slower and held each part in memory several times over.
+    """
     if not file_uris:
         return spark.createDataFrame([], LINES_SCHEMA)
+    unsplittable = [uri for uri in file_uris if not uri.endswith(".gz")]
+    if unsplittable:
+        raise ValueError(f"bronze parts must be gzip for line numbers: {unsplittable[:3]}")
     return spark.read.text(list(file_uris)).select(
-        "value", F.input_file_name().alias("source_file")
+        "value",
+        _part_uri(F.input_file_name()).alias("source_file"),
+        F.monotonically_increasing_id().alias("row_id"),
     )
+
+
+def _part_uri(spark_path: Column) -> Column:
+    """The URI the lake names a part by: Spark reports local files as percent-encoded
+    ``file:///...`` URLs, the manifest and ``Storage`` as plain paths (``s3://`` is as given)."""
+    local = F.regexp_extract(spark_path, r"^file:(?://)?(/.*)$", 1)
+    # url_decode reads "+" as a space; a literal "+" in a path is kept by escaping it first.
+    decoded = F.url_decode(F.regexp_replace(local, r"\+", "%2B"))
+    return F.when(local != "", decoded).otherwise(spark_path)
 
 
 def _read_files(

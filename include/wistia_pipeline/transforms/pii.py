@@ -81,28 +81,6 @@ def blank_to_null(value: Column) -> Column:
     return F.when(F.trim(value) == "", F.lit(None).cast("string")).otherwise(value)
 
 
-# Keys whose values are personal data wherever they appear in a raw record.
-_PII_KEYS = ("ip", "email", "name", "first_name", "last_name")
-_PII_KEY_VALUE = r'("(?:' + "|".join(_PII_KEYS) + r')"\s*:\s*)"(?:[^"\\]|\\.)*"'
-_EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
-_IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
-# >= 4 groups (compressed "::" allowed), so times like 12:30:45 are left alone.
-_IPV6 = r"(?i)(?<![0-9a-f:])(?:[0-9a-f]{0,4}:){3,7}[0-9a-f]{1,4}(?![0-9a-f:])"
-
-
-def redact_raw(raw: Column) -> Column:
-    """Mask personal data in a raw JSON/text record kept for a reject row.
-
-    String values of PII keys (``ip``, ``email``, names) become ``"<redacted>"``; any remaining
-    e-mail address or IP address pattern anywhere in the text is masked too, so a malformed
-    line cannot smuggle raw identities into silver.
-    """
-    masked = F.regexp_replace(raw, _PII_KEY_VALUE, '$1"<redacted>"')
-    masked = F.regexp_replace(masked, _EMAIL, "<email>")
-    masked = F.regexp_replace(masked, _IPV4, "<ip>")
-    return F.regexp_replace(masked, _IPV6, "<ip>")
-
-
 def resolve_pii_key(pii_secret_id: str | None) -> str:
     """The HMAC key: Secrets Manager ``pii_secret_id`` when given (Glue), else the settings
     (``WISTIA_PII_HASH_KEY`` / ``WISTIA_PII_SECRET_ID``). Missing -> ``ConfigError``."""

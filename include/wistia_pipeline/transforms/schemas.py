@@ -208,7 +208,8 @@ VISITOR_COLUMNS = (
     "_fetched_at",
 )
 
-REJECT_COLUMNS = ("reason", "raw", "_run_id", "dt")
+# A reject names its bronze line (file, 1-based line) and carries only hashed identifiers.
+REJECT_COLUMNS = ("reason", "source_file", "line", "_run_id", "ip_hash", "email_hash", "dt")
 
 GOLD_FACT_COLUMNS = (
     "media_id",

@@ -137,10 +137,11 @@ def _check(
     """Type ``parsed`` by its field table (which has a ``dt``) and attach the reject reason.
 
     ``window`` is ``(start, end, reason)``: rows whose dt falls outside are rejected with it.
-    ``raw`` is kept only on rejected rows (only needed there; it keeps the cache small).
+    ``_source_file`` and ``_row_id`` say where a rejected row is in bronze.
     """
     typed = parsed.select(
-        "raw",
+        "_source_file",
+        "_row_id",
         "_run_id",
         "_fetched_at",
         "_bronze_dt",
@@ -155,12 +156,7 @@ def _check(
     if window is not None:
         start, end, reason = window
         checks.append((~((F.col("dt") >= F.lit(start)) & (F.col("dt") <= F.lit(end))), reason))
-    reason_column = first_reason(checks)
-    return Checked(
-        typed.withColumn("_reject_reason", reason_column).withColumn(
-            "raw", F.when(F.col("_reject_reason").isNotNull(), F.col("raw"))
-        )
-    )
+    return Checked(typed.withColumn("_reject_reason", first_reason(checks)))
 
 
 def _utc_day(raw: Column) -> Column:

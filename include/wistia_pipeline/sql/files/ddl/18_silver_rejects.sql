@@ -1,9 +1,14 @@
 -- silver.rejects: bad records per source table (silver/wistia/_rejects/<table>/dt=...).
+-- No record text: source_file (the bronze part URI) and line (1-based) point at the record;
+-- ip_hash / email_hash are the same keyed hashes silver uses (null when the record has none).
 -- Two projected partition keys: the source table (enum) and the day.
 CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.rejects (
   reason string,
-  raw string,
-  _run_id string
+  source_file string,
+  line bigint,
+  _run_id string,
+  ip_hash string,
+  email_hash string
 )
 PARTITIONED BY (source_table string, dt string)
 ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
