@@ -32,16 +32,12 @@ D = date(2026, 3, 5)
 WRONG = "wrong-token-5e1f"
 
 
-@pytest.fixture(scope="module")
-def sim(request):
-    # simulator_factory is function-scoped; one small simulator serves the whole module.
-    from conftest import start_simulator, stop_process
-
-    sim = start_simulator(
+@pytest.fixture
+def sim(simulator_factory):
+    """A small simulator (tests/conftest.py's factory: stopped after the test)."""
+    return simulator_factory(
         start_date="2026-03-01", end_date="2026-03-06", media_count=2, events_per_day=5
     )
-    request.addfinalizer(lambda: stop_process(sim.proc))
-    return sim
 
 
 def settings_for(tmp_path: Path, api_url: str, token: str | None) -> Settings:
