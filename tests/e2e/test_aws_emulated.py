@@ -37,6 +37,7 @@ from e2e.conftest import AirflowRunner
 from wistia_awslocal.process import AwsLocal, start_awslocal
 from wistia_dev import awsdemo, local_runner
 from wistia_pipeline.bronze import safe_run_id
+from wistia_pipeline.publishing import staging_database
 from wistia_pipeline.sql import list_queries, run_query_local
 from wistia_pipeline.state import DayStatus
 from wistia_simulator.process import free_port, start_simulator, stop_process
@@ -175,13 +176,16 @@ def test_a_day_through_the_dag_and_the_twin_equals_the_local_target(
         args = job_run["Arguments"]
         assert (args["--start_date"], args["--end_date"]) == (str(window[0]), str(DAY))
         assert args["--airflow_task_uuid"] == f"wistia_daily:{step}:{run_id}:-1"
-    # Every check ran on Athena in the stack's workgroup and database, over the window.
+    # Every check ran on Athena in the stack's workgroup, on the run's staged output (the
+    # staging database), over the window; the run then published it (the publish Lambda).
     queries = [q for i, q in check_queries(aws.dag).items() if i not in checks_before]
     assert len(queries) == len(list_queries("checks"))
+    staging = staging_database(aws.dag.database)
     for query in queries:
-        assert query["QueryExecutionContext"]["Database"] == aws.dag.database
-        assert f"FROM {aws.dag.database}." in query["Query"]
+        assert query["QueryExecutionContext"]["Database"] == staging
+        assert f"FROM {staging}." in query["Query"]
         assert str(window[0]) in query["Query"]
+    assert aws.airflow.xcom("publish", run_id)["published_manifests"] > 0
 
     # --- the three golds are one -----------------------------------------------------------
     local_gold = awsdemo.gold_rows(str(lake), *window)
@@ -261,12 +265,12 @@ def test_a_lambda_exception_fails_the_day_with_its_error(aws: Emulated) -> None:
     aws.server.set_faults({"lambda_error": {function: message}})
     result = run_dag(aws, LAMBDA_FAIL_DAY)
     assert result.returncode == 1, result.output[-6000:]
-    assert "ingest" in result.days[0]["failed_tasks"]
-    record = store.get_day(LAMBDA_FAIL_DAY)
-    assert record.status is DayStatus.FAILED
-    assert record.error.startswith("ingest: ")
-    assert "Unhandled" in record.error  # the invoke's FunctionError
-    assert message in record.error  # the Lambda's errorMessage
+    # claim_day's preflight is the ingestion Lambda's dry run: the same failing function stops
+    # the run there, before anything is claimed or ingested, with the Lambda's error text.
+    assert "claim_day" in result.days[0]["failed_tasks"]
+    assert "ingest" not in result.days[0].get("succeeded_tasks", [])
+    assert store.get_day(LAMBDA_FAIL_DAY) is None  # nothing claimed
+    assert message in result.output  # the Lambda's errorMessage
     assert store.get_watermark() == before
 
 
@@ -274,7 +278,8 @@ def test_a_missing_table_fails_the_checks(aws: Emulated) -> None:
     """The defect a real deploy had: the checks query a table the catalog lacks."""
     store = aws.dag.store()
     before = store.get_watermark()
-    awsdemo.athena_query(aws.dag, f"DROP TABLE IF EXISTS {aws.dag.database}.reconciliation")
+    staging = staging_database(aws.dag.database)  # where the checks read the run's output
+    awsdemo.athena_query(aws.dag, f"DROP TABLE IF EXISTS {staging}.reconciliation")
     try:
         # Only the checks run again: ingest, silver and gold are marked successful (the lake
         # holds DAY's gold from the green run, or none: the checks fail either way).
@@ -285,7 +290,7 @@ def test_a_missing_table_fails_the_checks(aws: Emulated) -> None:
         assert record.status is DayStatus.FAILED
         assert record.error.startswith("checks: ")
         assert "TABLE_NOT_FOUND" in record.error
-        assert f"{aws.dag.database}.reconciliation" in record.error.lower()
+        assert f"{staging}.reconciliation" in record.error.lower()
         assert store.get_watermark() == before
     finally:
         awsdemo.deploy(ENV, aws.dist)  # deploy creates the tables the catalog lacks
