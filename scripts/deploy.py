@@ -670,7 +670,9 @@ class Deployment:
         for function, key in (
             (outputs["IngestFunctionName"], LAMBDA_ZIP_KEY),
             (outputs["ReportFunctionName"], REPORT_LAMBDA_ZIP_KEY),
-            (outputs["PublishFunctionName"], LAMBDA_ZIP_KEY),  # the ingestion zip's code
+            # the publish and freshness Lambdas run the ingestion zip's code
+            (outputs["PublishFunctionName"], LAMBDA_ZIP_KEY),
+            (outputs["FreshnessFunctionName"], LAMBDA_ZIP_KEY),
         ):
             self._note(self._update_lambda(function, artifacts, dist, key))
         definition = render_definition(

@@ -68,3 +68,17 @@ def put_parquet(
             con.execute(f"COPY t TO '{path}' (FORMAT parquet)")
         key = "/".join(p for p in (root, prefix, f"part-{part:05d}.parquet") if p)
         boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+    _publish_prefix(lake_uri, prefix)
+
+
+def _publish_prefix(lake_uri: str, prefix: str) -> None:
+    """Point the partition's published and staged manifests at every Parquet object under
+    ``<lake>/<prefix>`` (what a run leaves: readers and checks see only manifests)."""
+    from wistia_pipeline.publishing import MANIFEST_NAME, PUBLISHED, STAGING, write_manifest
+    from wistia_pipeline.storage import S3Storage
+
+    storage = S3Storage(boto3.client("s3"))
+    data = f"{lake_uri.rstrip('/')}/{prefix}"
+    files = [u for u in storage.list(data) if u.endswith(".parquet")]
+    for area in (PUBLISHED, STAGING):
+        write_manifest(storage, f"{lake_uri.rstrip('/')}/{area}/{prefix}/{MANIFEST_NAME}", files)

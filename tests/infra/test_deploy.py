@@ -369,6 +369,9 @@ def test_deploy_pushes_only_what_changed(aws, dist: Path) -> None:
         ("updated", f"stack wistia-{ENV}"),
         ("updated", f"lambda wistia-{ENV}-ingest"),
         ("updated", f"lambda wistia-{ENV}-report"),
+        # the publish and freshness Lambdas run the ingestion zip's code
+        ("updated", f"lambda wistia-{ENV}-publish"),
+        ("updated", f"lambda wistia-{ENV}-freshness"),
     }
     stack_change = next(c for c in changes if c["target"] == f"stack wistia-{ENV}")
     assert stack_change["detail"] == "parameters PluginsS3ObjectVersion"
