@@ -16,7 +16,7 @@ watermark moves to `D2`); a failure leaves none of them SUCCEEDED.
 |---|---|
 | `claim_day` | setup: mark `D1..D2` RUNNING in the run-state store (DynamoDB / SQLite); waits (deferred) while an overlapping run is live |
 | `route` | branch: the full run, or (param `publish_only`) straight to `checks` |
-| `ingest` | `LambdaInvokeFunctionOperator` (aws) or the same handler in-process (local) |
+| `ingest` | the Lambda invoked asynchronously, then a deferred wait on the run's ingestion record (aws), or the same handler in-process (local) |
 | `silver`, `gold` | `GlueJobOperator`, deferrable (aws), or the same scripts on local Spark |
 | `checks` | the data-check SQL on Athena (aws) or DuckDB (local), on the staged output |
 | `publish` | publish the stage, advance the watermark to `D2` (never backwards), mark `D1..D2` SUCCEEDED; emits the gold Assets |
@@ -45,12 +45,12 @@ from datetime import timedelta
 # Top-level airflow.* imports: the dag-processor imports them once in its parent process
 # ([dag_processor] parsing_pre_import_modules), so a parse of this file does not pay for them.
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
-from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 from airflow.sdk import DAG, Asset, BaseOperator, Param
 
 from wistia_airflow import plan
 from wistia_airflow.callbacks import notify_failure, record_step_error
-from wistia_airflow.compat import glue_resume_on_retry, render_templates_as_text
+from wistia_airflow.compat import glue_resume_on_retry
+from wistia_airflow.ingestion import AsyncIngestOperator
 from wistia_airflow.local_operators import LocalGlueJobOperator, LocalIngestOperator
 from wistia_airflow.operators import (
     ChecksOperator,
@@ -61,7 +61,7 @@ from wistia_airflow.operators import (
     RouteOperator,
     guarded,
 )
-from wistia_airflow.provider_settings import LAMBDA_BOTOCORE_CONFIG, apply_glue_wait_settings
+from wistia_airflow.provider_settings import apply_glue_wait_settings
 from wistia_airflow.timetables import RangeCatchupTimetable
 from wistia_pipeline import pipeline
 from wistia_pipeline.config import (
@@ -83,16 +83,14 @@ GOLD_ASSETS = [Asset(name=f"wistia.gold.{t}", group="wistia") for t in pipeline.
 
 def ingest_task() -> BaseOperator:
     if TARGET == "aws":
-        lambda_invoke = guarded(LambdaInvokeFunctionOperator)(
-            task_id=pipeline.INGEST.task_id,
-            doc_md=pipeline.INGEST.doc,
+        # Asynchronous invoke, then a (deferred) wait on the run's ingestion record: no call
+        # waits on the Lambda past a NAT's idle timeout (wistia_airflow.ingestion).
+        return guarded(AsyncIngestOperator)(
             function_name=plan.value("lambda_function"),
-            payload=plan.as_json("lambda_payload"),
-            invocation_type="RequestResponse",
+            payload=plan.value("lambda_payload"),
             aws_conn_id=plan.value("aws_conn_id"),
-            botocore_config=LAMBDA_BOTOCORE_CONFIG,
+            claim_attempt=plan.value("attempt"),
         )
-        return render_templates_as_text(lambda_invoke)  # the payload is JSON text
     return guarded(LocalIngestOperator)(payload=plan.value("lambda_payload"))
 
 

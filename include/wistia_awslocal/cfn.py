@@ -1,6 +1,7 @@
-"""A moto server that also creates, through CloudFormation, four resource types moto 5.2.5 has
-APIs for but no CloudFormation support: Secrets Manager secrets, Glue jobs, the Glue database
-and the Athena workgroup. Without them moto silently skips those resources (and drops every
+"""A moto server that also creates, through CloudFormation, five resource types moto 5.2.5 has
+APIs for but no CloudFormation support: Secrets Manager secrets, Glue jobs, the Glue database,
+the Athena workgroup and a Lambda function's asynchronous invocation settings
+(``AWS::Lambda::EventInvokeConfig``). Without them moto silently skips those resources (and drops every
 output and environment variable that references them), so a deployed stack could not be used.
 
 Each model maps the template's properties onto moto's own backend call, as CloudFormation maps
@@ -219,6 +220,47 @@ class CfnAthenaWorkGroup(_Model, CloudFormationModel):
     @classmethod
     def _delete(cls, name: str, props: dict[str, Any], account: str, region: str) -> None:
         athena_backends[account][region].delete_work_group(name)
+
+
+class CfnLambdaEventInvokeConfig(_Model, CloudFormationModel):
+    """``AWS::Lambda::EventInvokeConfig``: the asynchronous invocation settings of a function
+    (the ingestion Lambda's: no retries, a bounded event age)."""
+
+    __module__ = "moto.awslambda.cfn_extras"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""  # named by FunctionName and Qualifier
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::EventInvokeConfig"
+
+    @classmethod
+    def _create(
+        cls, name: str, props: dict[str, Any], account: str, region: str
+    ) -> CfnLambdaEventInvokeConfig:
+        from moto.awslambda.models import lambda_backends
+
+        config = {
+            key: props[key]
+            for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+            if key in props
+        }
+        for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+            if key in config:
+                config[key] = int(config[key])
+        backend = lambda_backends[account][region]
+        function = props["FunctionName"]
+        backend.get_function(function).event_invoke_config.clear()  # one config per function
+        backend.put_function_event_invoke_config(function, config)
+        return cls(function)
+
+    @classmethod
+    def _delete(cls, name: str, props: dict[str, Any], account: str, region: str) -> None:
+        from moto.awslambda.models import lambda_backends
+
+        lambda_backends[account][region].get_function(name).event_invoke_config.clear()
 
 
 def install() -> None:

@@ -29,7 +29,11 @@ run unmodified) needs and moto lacks or gets wrong:
   its name; moto rejects it as an illegal custom error name (``States.Runtime``);
 - the context object's ``Execution.StartTime`` and ``State.EnteredTime`` are rendered as Step
   Functions renders them (``2026-04-21T00:30:07.250Z``; a whole second without fraction), not
-  as Python's ``isoformat()``.
+  as Python's ``isoformat()``;
+- Choice rules' ``Timestamp*`` operators read RFC 3339 timestamps with fractional seconds (the
+  run-state store's ``...:00.123Z``), not only whole seconds;
+- ``lambda:invoke`` passes ``InvocationType`` on (moto drops it, so an ``Event`` invocation,
+  the twin's ingestion, ran synchronously).
 
 The DynamoDB (``dynamodb:updateItem``/``putItem``/``getItem``/``deleteItem`` and
 ``aws-sdk:dynamodb:*``) and Lambda (``lambda:invoke``) integrations are moto's, unchanged.
@@ -62,6 +66,7 @@ _CLIENT_LOCK = threading.Lock()
 
 PARSER = "moto.stepfunctions.parser"
 # Only names ($.a.b, $['a']) and literal indexes ($.a[0]) after the root: a definite path.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _DEFINITE_PATH = re.compile(r"^\$(?:\.[^.\[\]*?()@,:'\"\s]+|\[\d+\]|\['[^']*'\]|\[\"[^\"]*\"\])*$")
 
 
@@ -430,3 +435,33 @@ def _patch_interpreter() -> None:
         return env
 
     ExecutionWorker._get_evaluation_environment = _get_evaluation_environment  # type: ignore[method-assign]
+    _patch_timestamps_and_lambda()
+
+
+def rfc3339_timestamp(text: Any) -> datetime.datetime | None:
+    """A Choice rule's timestamp as Step Functions reads it: RFC 3339 with an upper-case ``T``
+    and ``Z`` or an offset, fractional seconds allowed (``2026-03-10T01:00:00.123Z``); moto
+    accepts only ``%Y-%m-%dT%H:%M:%SZ``, so every run-state lease (milliseconds) compared as
+    not-a-timestamp. Naive UTC, as moto compares them."""
+    if not isinstance(text, str) or not _RFC3339.match(text):
+        return None
+    try:
+        value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value.astimezone(datetime.UTC).replace(tzinfo=None)
+
+
+def _patch_timestamps_and_lambda() -> None:
+    """Choice timestamps per RFC 3339 (:func:`rfc3339_timestamp`), and ``InvocationType`` on
+    ``lambda:invoke`` (moto drops it as unsupported, so an ``Event`` invoke ran synchronously;
+    Step Functions passes it to Lambda's Invoke: ``Event`` answers 202 at once)."""
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import (
+        is_operator,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_lambda as lambda_service,
+    )
+
+    is_operator.IsTimestamp.string_to_timestamp = staticmethod(rfc3339_timestamp)  # type: ignore[method-assign]
+    lambda_service._SUPPORTED_API_PARAM_BINDINGS["invoke"].add("InvocationType")

@@ -164,6 +164,18 @@ SETTINGS: Mapping[str, Setting] = {
         "WISTIA_GLUE_DEFERRABLE", "true", "wait for Glue in the triggerer", _flag
     ),
     "poll_seconds": Setting("WISTIA_AWS_POLL_SECONDS", "30", "Glue/Athena poll interval", _number),
+    "ingest_start_seconds": Setting(
+        "WISTIA_INGEST_START_SECONDS",
+        "90",  # state.ingestion.INGEST_START_SECONDS (the twin's)
+        "how long an asynchronous ingestion Lambda invocation may take to start",
+        _int_at_least(10),
+    ),
+    "ingest_lease_seconds": Setting(
+        "WISTIA_INGEST_LEASE_SECONDS",
+        "60",  # state.ingestion.INGEST_LEASE_SECONDS (the twin's)
+        "the ingestion Lambda's heartbeat lease (renewed every lease / 4 s)",
+        _int_at_least(10, 900),
+    ),
     "check_tolerance": Setting(
         "WISTIA_CHECK_TOLERANCE", "0.0", "allowed reconciliation gap share", _number
     ),
@@ -219,6 +231,8 @@ class Settings:
     aws_conn_id: str
     glue_deferrable: bool
     poll_seconds: float
+    ingest_start_seconds: int
+    ingest_lease_seconds: int
     check_tolerance: float
     max_reject_share: float | None
     alert_topic_arn: str | None

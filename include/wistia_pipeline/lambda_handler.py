@@ -2,7 +2,10 @@
 
 Validates the invocation event, then runs :func:`wistia_pipeline.ingest.ingest_day` (or only a
 credentials check when ``dry_run``) and returns its JSON summary; any failure raises, so the
-invoker sees a ``FunctionError``. The event's fields and defaults: docs/ingestion.md.
+invoker sees a ``FunctionError``. With ``invocation`` (the asynchronous invocation of the aws
+target, whose caller does not wait on the answer) the run's ingestion record carries the
+outcome: RUNNING with a heartbeat, then SUCCEEDED with the summary or FAILED with the error
+(:mod:`wistia_pipeline.ingestion_tracker`). The event's fields and defaults: docs/ingestion.md.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from datetime import date
 from typing import Any
 
 from wistia_pipeline.client import WistiaClient
-from wistia_pipeline.config import MAX_RANGE_DAYS, load_settings
+from wistia_pipeline.config import MAX_RANGE_DAYS, Settings, load_settings
 from wistia_pipeline.ingest import check_access, ingest_day
+from wistia_pipeline.ingestion_tracker import InvocationTracker, check_lease_seconds
+from wistia_pipeline.state.ingestion import IngestionRefused
 from wistia_pipeline.streams import ALL_STREAMS
 
 log = logging.getLogger(__name__)
@@ -27,6 +32,7 @@ _KNOWN_KEYS = {
     "run_id",
     "visitors_max_pages",
     "dry_run",
+    "invocation",
 }
 # Stop starting new retries this long before Lambda's own timeout, so the error is ours.
 _DEADLINE_MARGIN_S = 20.0
@@ -101,6 +107,23 @@ def _dry_run(event: dict[str, Any]) -> bool:
     return dry_run
 
 
+def _invocation(event: dict[str, Any]) -> dict[str, Any] | None:
+    """``invocation``: ``{"id": <the record's invocation id>, "lease_seconds": <heartbeat lease>}``
+    (absent: an untracked, synchronous invocation)."""
+    raw = event.get("invocation")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"id", "lease_seconds"}:
+        raise ValueError(
+            f"event field 'invocation' must be {{'id': str, 'lease_seconds': int}}, got {raw!r}"
+        )
+    if not isinstance(raw["id"], str) or not raw["id"].strip():
+        raise ValueError("event field 'invocation.id' must be a non-empty string")
+    if event.get("dry_run"):
+        raise ValueError("a dry_run is never tracked: drop 'invocation'")
+    return {"id": raw["id"], "lease_seconds": check_lease_seconds(raw["lease_seconds"])}
+
+
 def parse_event(event: Any) -> dict[str, Any]:
     """Validate the invocation event; raise ``ValueError`` with a clear message when bad."""
     if not isinstance(event, dict):
@@ -118,14 +141,71 @@ def parse_event(event: Any) -> dict[str, Any]:
         "dry_run": _dry_run(event),
         "lookback_days": _int_field(event, "lookback_days", 0),
         "visitors_max_pages": _int_field(event, "visitors_max_pages", 1),
+        "invocation": _invocation(event),
     }
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda handler: ingest the event's day, or only check credentials on ``dry_run``."""
     started = time.monotonic()
-    args = parse_event(event)
+    try:
+        args = parse_event(event)
+    except ValueError as exc:
+        _record_bad_event(event, exc)
+        raise
     settings = load_settings()
+    if args["invocation"] is not None:
+        return _tracked(args, settings, context, started)
+    return _run(args, settings, context, started)
+
+
+def _record_bad_event(event: Any, exc: ValueError) -> None:
+    """A tracked invocation whose event is invalid: its record says so (FAILED from INVOKED),
+    so the waiter fails at once instead of waiting for the start deadline."""
+    invocation = event.get("invocation") if isinstance(event, dict) else None
+    run_id = event.get("run_id") if isinstance(event, dict) else None
+    if not isinstance(invocation, dict) or not isinstance(run_id, str) or not run_id.strip():
+        return
+    from wistia_pipeline.state import open_state_store
+
+    try:
+        store = open_state_store(load_settings())
+        store.fail_ingestion(run_id, str(invocation.get("id")), type(exc).__name__, str(exc))  # type: ignore[attr-defined]
+    except Exception as record_error:  # the event's own error is the one raised
+        log.warning("could not record the invalid event in the ingestion record: %s", record_error)
+
+
+def _tracked(
+    args: dict[str, Any], settings: Settings, context: Any, started: float
+) -> dict[str, Any]:
+    """:func:`_run` with the run's ingestion record: RUNNING (refused unless the record names
+    this invocation), heartbeat and watchdog, then SUCCEEDED or FAILED."""
+    from wistia_pipeline.state import open_state_store
+
+    invocation = args["invocation"]
+    tracker = InvocationTracker(
+        open_state_store(settings),  # type: ignore[arg-type]  # both backends keep the record
+        args["run_id"],
+        invocation["id"],
+        invocation["lease_seconds"],
+        context,
+    )
+    try:
+        tracker.start()
+    except IngestionRefused as exc:
+        # A stale or twice-delivered event: the invocation the record names does the work.
+        log.warning("not ingesting: %s", exc)
+        return {"run_id": args["run_id"], "refused": str(exc)}
+    try:
+        summary = _run(args, settings, context, started)
+    except Exception as exc:
+        tracker.fail(exc)
+        raise
+    tracker.succeed(summary)
+    return summary
+
+
+def _run(args: dict[str, Any], settings: Settings, context: Any, started: float) -> dict[str, Any]:
     lookback = args["lookback_days"]
     if lookback is None:
         lookback = settings.lookback_days

@@ -23,12 +23,19 @@ from wistia_pipeline.publishing import staging_database
 from wistia_pipeline.sql import list_queries, render_sql
 from wistia_pipeline.state import dynamodb as ddb
 from wistia_pipeline.state.base import DEFAULT_LEASE_SECONDS, DayStatus
+from wistia_pipeline.state.ingestion import (
+    INGEST_LEASE_SECONDS,
+    INGEST_START_SECONDS,
+    MAX_WAIT_POLL_SECONDS,
+    IngestionStatus,
+)
 
 ASL_FILE = "wistia_daily.asl.json"
 SCHEDULE_FILE = "wistia_daily.schedule.json"
 
 SUBSTITUTIONS: Mapping[str, str] = {
     "LambdaFunctionName": "name or ARN of the ingestion Lambda",
+    "IngestLogGroupName": "the ingestion Lambda's log group (named when it never starts)",
     "ReportFunctionName": "name or ARN of the report Lambda (the Report state)",
     "PublishFunctionName": "name or ARN of the publish Lambda (the Publish state)",
     "SilverJobName": "Glue job of the silver step",
@@ -52,6 +59,7 @@ _DB_SENTINEL = "sfnsentineldb"
 # The checks read the run's staged silver and gold (wistia_pipeline.publishing).
 _STAGING_DB = staging_database("${AthenaDatabase}")
 ADVANCE_WATERMARK = "AdvanceWatermark"
+INGESTION_ENTRY = "IngestionTimes"
 
 # The run id is the execution name; "now" of a run-state write is the state's entry time.
 _RUN_ID = "$$.Execution.Name"
@@ -331,7 +339,7 @@ def _claim() -> dict[str, Any]:
                 "Next": "DayAlreadyClaimed",
             }
         ],
-        Next=_after(pipeline.CLAIM),
+        Next=INGESTION_ENTRY,  # the Ingest step begins with its record
     )
     return {
         pipeline.CLAIM.state_name: claim,
@@ -343,27 +351,176 @@ def _claim() -> dict[str, Any]:
     }
 
 
-def _ingest() -> dict[str, Any]:
-    """Ingest: the Lambda, with the DAG's payload; its summary gives the window."""
+def _ingestion_key() -> dict[str, Any]:
+    return {
+        ddb.PARTITION_KEY: {"S.$": f"States.Format('{ddb.INGEST_PK_PREFIX}{{}}', {_RUN_ID})"},
+        ddb.SORT_KEY: {"S": ddb.INGEST_SK},
+    }
+
+
+def _ingestion_begin(start_seconds: int) -> dict[str, Any]:
+    """IngestionTimes (JSONata: the record's fixed-width times) -> BeginIngestion: the run's
+    ingestion record INVOKED by this execution (the store's begin_ingestion write)."""
+    now = f"$fromMillis($millis(), '{_TS_PICTURE}')"
+    deadline = f"$fromMillis($millis() + {start_seconds * 1000}, '{_TS_PICTURE}')"
+    values = {
+        ":run_id": {"S.$": _RUN_ID},
+        ":invocation_id": {"S.$": _RUN_ID},
+        ":request_key": {"S.$": _RUN_ID},
+        ":now": {"S.$": "$.ingestion_times.now"},
+        ":lease": {"S.$": "$.ingestion_times.start_deadline"},
+        ":zero": {"N": "0"},
+        ":one": {"N": "1"},
+        **{f":{s.value.lower()}": {"S": s.value} for s in IngestionStatus},
+    }
+    used = set(re.findall(r":[a-z_]+", ddb.BEGIN_INGESTION_UPDATE + ddb.BEGIN_INGESTION_CONDITION))
+    return {
+        INGESTION_ENTRY: {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Comment": "The ingestion record's times in the store's fixed-width format.",
+            "Output": "{% $merge([$states.input, {'ingestion_times': {'now': "
+            + now
+            + ", 'start_deadline': "
+            + deadline
+            + "}}]) %}",
+            "Next": "BeginIngestion",
+        },
+        "BeginIngestion": _update_item(
+            "The run's ingestion record INVOKED by this execution (its start deadline), before "
+            "the asynchronous invoke (state.ingestion).",
+            key=_ingestion_key(),
+            update=ddb.BEGIN_INGESTION_UPDATE,
+            condition=ddb.BEGIN_INGESTION_CONDITION,
+            names={"#status": "status", "#error": "error"},
+            values={k: v for k, v in values.items() if k in used},
+            Catch=_catch(),
+            Next=pipeline.INGEST.state_name,
+        ),
+    }
+
+
+def _ingestion_wait(poll_seconds: int) -> dict[str, Any]:
+    """Wait -> read the record -> SUCCEEDED (the summary), FAILED (the Lambda's error), a lapsed
+    lease (a crash, or a start that never happened), or wait again: the DAG's waiter's rule
+    (state.ingestion.waiter_verdict)."""
+    item = "$.ingestion.Item"
+    lapsed = {
+        "Variable": f"{item}.lease_expires_at.S",
+        "TimestampLessThanPath": "$.ingestion.read_at",
+    }
+
+    def status(value: IngestionStatus) -> dict[str, Any]:
+        return {"Variable": f"{item}.status.S", "StringEquals": value.value}
+
+    return {
+        "WaitForIngestion": {"Type": "Wait", "Seconds": poll_seconds, "Next": "ReadIngestion"},
+        "ReadIngestion": {
+            "Type": "Task",
+            "Comment": "One short read of the run's ingestion record (and when it was read).",
+            "Resource": "arn:aws:states:::dynamodb:getItem",
+            "Parameters": {
+                "TableName": _sub("StateTableName"),
+                "Key": _ingestion_key(),
+                "ConsistentRead": True,
+            },
+            "ResultSelector": {"Item.$": "$.Item", "read_at.$": _ENTERED},
+            "ResultPath": "$.ingestion",
+            "Retry": _retry(TRANSIENT_AWS),
+            "Catch": _catch(),
+            "Next": "IngestionOutcome",
+        },
+        "IngestionOutcome": {
+            "Type": "Choice",
+            "Choices": [
+                {**status(IngestionStatus.SUCCEEDED), "Next": "IngestionSummary"},
+                {**status(IngestionStatus.FAILED), "Next": "IngestionFailed"},
+                {"And": [status(IngestionStatus.RUNNING), lapsed], "Next": "IngestionStopped"},
+                {"And": [status(IngestionStatus.INVOKED), lapsed], "Next": "IngestionNotStarted"},
+            ],
+            "Default": "WaitForIngestion",
+        },
+        "IngestionSummary": {
+            "Type": "Pass",
+            "Parameters": {"summary.$": f"States.StringToJson({item}.summary.S)"},
+            "ResultPath": "$.ingestion",
+            "Next": "IngestionWindow",
+        },
+        "IngestionWindow": {
+            "Type": "Pass",
+            "Comment": "What the later states use of the Lambda's summary.",
+            "Parameters": {
+                f"{key}.$": f"$.ingestion.summary.{key}"
+                for key in ("window_start", "window_end", "requests_total")
+            },
+            "ResultPath": "$.ingest",
+            "Next": _after(pipeline.INGEST),
+        },
+        **_ingestion_errors(item),
+    }
+
+
+def _ingestion_errors(item: str) -> dict[str, Any]:
+    """The three ways the wait fails into MarkFailed, as ``$.error`` {Error, Cause}."""
+    stopped = (
+        "States.Format('the ingestion Lambda (request id {}) stopped renewing its lease, which "
+        "lapsed at {} (killed, out of memory or crashed); see the log group {}, request id {}', "
+        f"{item}.request_id.S, {item}.lease_expires_at.S, {item}.log_group.S, "
+        f"{item}.request_id.S)"
+    )
+    not_started = (
+        "States.Format('the ingestion Lambda did not start invocation {} by {} (throttled past "
+        "its maximum event age, or its init failed); see the log group "
+        f"{_sub('IngestLogGroupName')}', {item}.invocation_id.S, {item}.lease_expires_at.S)"
+    )
+
+    def fail(parameters: dict[str, str]) -> dict[str, Any]:
+        return {
+            "Type": "Pass",
+            "Parameters": parameters,
+            "ResultPath": "$.error",
+            "Next": pipeline.MARK_FAILED.state_name,
+        }
+
+    return {
+        "IngestionFailed": fail({"Error.$": f"{item}.error_type.S", "Cause.$": f"{item}.error.S"}),
+        "IngestionStopped": fail({"Error": "IngestionLambdaLost", "Cause.$": stopped}),
+        "IngestionNotStarted": fail({"Error": "IngestionLambdaLost", "Cause.$": not_started}),
+    }
+
+
+def _ingest(
+    lease_seconds: int = INGEST_LEASE_SECONDS,
+    start_seconds: int = INGEST_START_SECONDS,
+    poll_seconds: int = int(MAX_WAIT_POLL_SECONDS),
+) -> dict[str, Any]:
+    """Ingest: the Lambda with the DAG's payload, invoked asynchronously (no state waits on a
+    connection while it works), then the wait on the run's ingestion record, whose summary
+    gives the window."""
     payload = {
         "logical_date.$": "$.logical_date",
         "lookback_days.$": "$.lookback_days",
         "streams.$": "$.streams",
         "run_id.$": _RUN_ID,
+        "invocation": {"id.$": _RUN_ID, "lease_seconds": lease_seconds},
     }
-    summary = ("window_start", "window_end", "requests_total")
     return {
+        **_ingestion_begin(start_seconds),
         pipeline.INGEST.state_name: {
             "Type": "Task",
             "Comment": pipeline.INGEST.doc,
             "Resource": "arn:aws:states:::lambda:invoke",
-            "Parameters": {"FunctionName": _sub("LambdaFunctionName"), "Payload": payload},
-            "ResultSelector": {f"{key}.$": f"$.Payload.{key}" for key in summary},
-            "ResultPath": "$.ingest",
+            "Parameters": {
+                "FunctionName": _sub("LambdaFunctionName"),
+                "InvocationType": "Event",
+                "Payload": payload,
+            },
+            "ResultPath": None,
             "Retry": _retry(TRANSIENT_LAMBDA),
             "Catch": _catch(),
-            "Next": _after(pipeline.INGEST),
-        }
+            "Next": "WaitForIngestion",
+        },
+        **_ingestion_wait(poll_seconds),
     }
 
 

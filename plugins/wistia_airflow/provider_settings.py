@@ -8,18 +8,30 @@ from __future__ import annotations
 from typing import Any
 
 from wistia_airflow.runtime import settings
+from wistia_pipeline.state.ingestion import MAX_WAIT_POLL_SECONDS
 
-# The ingestion Lambda runs for minutes (timeout 900 s, include/infra/pipeline.yaml). botocore's
-# default 60 s read timeout would cut the synchronous invoke and its retry would invoke the
-# function again (throttled by reserved concurrency 1): wait longer than the function can run
-# and never re-invoke from the client; Airflow's task retries own that decision.
-LAMBDA_READ_TIMEOUT_S = 960
-LAMBDA_BOTOCORE_CONFIG: dict[str, Any] = {
-    "read_timeout": LAMBDA_READ_TIMEOUT_S,
+# NAT gateways and interface endpoints drop a connection idle for 350 s (botocore's
+# tcp_keepalive only sets SO_KEEPALIVE; the kernel's first probe comes after 7200 s). No call of
+# an Airflow task may wait longer than that for an answer, so the ingestion Lambda is invoked
+# asynchronously (InvocationType=Event: answered at once) and its run's ingestion record is read
+# with short calls (wistia_airflow.ingestion). A client retry of the invoke is safe: the record
+# names one invocation, and the Lambda refuses to start a second time for it.
+NAT_IDLE_TIMEOUT_S = 350
+INGEST_INVOKE_BOTOCORE_CONFIG: dict[str, Any] = {
+    "read_timeout": 30,
     "connect_timeout": 10,
-    "tcp_keepalive": True,
-    "retries": {"max_attempts": 0},
+    "retries": {"max_attempts": 3, "mode": "standard"},
 }
+# The wait reads the record at least this often: a crash shows as a lease lapsing
+# WISTIA_INGEST_LEASE_SECONDS (60) after the last heartbeat, and the task must fail within 2
+# minutes of it (the twin waits as long between reads).
+MAX_INGEST_POLL_SECONDS = MAX_WAIT_POLL_SECONDS
+
+
+def ingestion_poll_seconds(poll_seconds: float) -> float:
+    """The ingestion wait's poll interval: ``WISTIA_AWS_POLL_SECONDS``, at most 15 s."""
+    return max(1.0, min(float(poll_seconds), MAX_INGEST_POLL_SECONDS))
+
 
 # How long a Glue run may take before the wait gives up (the job's own timeout is shorter).
 GLUE_MAX_WAIT_SECONDS = 24 * 3600

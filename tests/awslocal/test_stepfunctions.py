@@ -243,6 +243,7 @@ def _provision(api_url: str, work: Path) -> Twin:
 
     subs = {
         "LambdaFunctionName": function_arn,
+        "IngestLogGroupName": f"/aws/lambda/{n['function']}",
         "ReportFunctionName": _report_function(n, role, work),
         "PublishFunctionName": _publish_function(n, role, lambda_zip),
         "SilverJobName": n["silver"],
@@ -448,24 +449,57 @@ def test_failing_glue_run_fails_the_day_with_its_error(aws: AwsLocal, twin: Twin
 
 
 def test_lambda_exception_fails_the_day_with_its_error(aws: AwsLocal, twin: Twin) -> None:
+    """The ingestion is an asynchronous invocation: its error reaches the twin through the run's
+    ingestion record (FAILED with the error type and text), read by the wait loop."""
     before = twin.store.get_watermark()
     # The report Lambda fails too: the run still ends with the ingestion's error.
-    errors = {twin.names["function"]: "Wistia API answered 503", twin.names["report"]: "no chart"}
-    aws.set_faults({"lambda_error": errors})
-    desc = _wait(_start(twin.machine, LAMBDA_FAIL_DAY), timeout=60)
+    aws.set_faults({"lambda_error": {twin.names["report"]: "no chart"}})
+    execution = boto3.client("stepfunctions").start_execution(
+        stateMachineArn=twin.machine,
+        name=f"{LAMBDA_FAIL_DAY}-{uuid.uuid4().hex[:8]}",
+        # a stream the handler rejects: it raises ValueError, which its record carries
+        input=json.dumps({"logical_date": LAMBDA_FAIL_DAY.isoformat(), "streams": ["nope"]}),
+    )["executionArn"]
+    desc = _wait(execution, timeout=90)
     assert desc["status"] == "FAILED", _explain(desc)
-    assert desc["error"] == "Exception"  # the Lambda's errorType
-    assert json.loads(desc["cause"])["errorMessage"] == "Wistia API answered 503"
-    entered = _entered(_history(desc["executionArn"]))
+    assert desc["error"] == "ValueError"  # the Lambda's exception type, from the record
+    assert "event field 'streams' must be a non-empty subset" in desc["cause"]
+    events = _history(desc["executionArn"])
+    entered = _entered(events)
     assert "Ingest" in entered and "Silver" not in entered
+    assert entered[entered.index("Ingest") + 1 : entered.index("Ingest") + 4] == [
+        "WaitForIngestion",
+        "ReadIngestion",
+        "IngestionOutcome",
+    ]
+    assert "IngestionFailed" in entered
     assert entered[-3:] == ["Report", "AfterReport", "RunFailed"]
     assert _report_page(twin, LAMBDA_FAIL_DAY) is None
 
     run = twin.store.get_day(LAMBDA_FAIL_DAY)
     assert run is not None and run.status is DayStatus.FAILED, run
-    assert run.error is not None and run.error.startswith("Exception: ")
-    assert "Wistia API answered 503" in run.error
+    assert run.error is not None and run.error.startswith("ValueError: ")
     assert twin.store.get_watermark() == before
+    record = twin.store.get_ingestion(execution.rsplit(":", 1)[1])
+    assert record.status.value == "FAILED" and record.error_type == "ValueError"
+
+
+@pytest.mark.slow
+def test_an_ingestion_lambda_that_never_starts_fails_the_day_naming_its_log_group(
+    aws: AwsLocal, twin: Twin
+) -> None:
+    """``lambda_error`` replaces the handler: the invocation dies before it touches its record
+    (an init failure, a kill), so the record's start deadline lapses and the wait reports it."""
+    aws.set_faults({"lambda_error": {twin.names["function"]: "init failed"}})
+    started = time.monotonic()
+    desc = _wait(_start(twin.machine, LAMBDA_FAIL_DAY), timeout=300)
+    elapsed = time.monotonic() - started
+    assert desc["status"] == "FAILED", _explain(desc)
+    assert desc["error"] == "IngestionLambdaLost"
+    assert "did not start invocation" in desc["cause"]
+    assert f"see the log group /aws/lambda/{twin.names['function']}" in desc["cause"]
+    # the start deadline (90 s) plus at most one wait (15 s), plus the run's other states
+    assert elapsed < 90 + 15 + 30, elapsed
 
 
 @pytest.mark.slow

@@ -76,7 +76,7 @@ PER_TARGET_CLASSES = {
         "gold": "LocalGlueJobOperator",
     },
     "aws": {
-        "ingest": "LambdaInvokeFunctionOperator",
+        "ingest": "AsyncIngestOperator",  # asynchronous invoke + wait (issue 13 §1)
         "silver": "GlueJobOperator",
         "gold": "GlueJobOperator",
     },
@@ -121,12 +121,14 @@ def test_aws_target_uses_the_provider_operators_with_the_run_plan(parsed: dict) 
         "lambda_function": "fn-x",
         "lambda_payload": {"logical_date": "2026-05-04", "streams": ["events"]},
         "aws_conn_id": "conn-x",
+        "attempt": 3,
         "glue": {s: {"job_name": f"job-{s}", "script_args": script_args[s]} for s in GLUE},
     }
     ingest = aws["ingest"]["templated"]
     assert _render(ingest["function_name"], plan) == "fn-x"
-    # The Lambda operator renders text (render_template_as_native_obj=False): JSON.
-    assert json.loads(_render(ingest["payload"], plan, native=False)) == plan["lambda_payload"]
+    # The payload renders natively (a dict); the claim attempt keys the ingestion record.
+    assert _render(ingest["payload"], plan) == plan["lambda_payload"]
+    assert _render(ingest["claim_attempt"], plan) == 3
     assert _render(ingest["aws_conn_id"], plan) == "conn-x"
     assert _render(local["ingest"]["templated"]["payload"], plan) == plan["lambda_payload"]
     for step in GLUE:

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 
-def test_lambda_invoke_outwaits_the_function_and_never_reinvokes() -> None:
-    from pathlib import Path
-
+def test_no_ingestion_call_waits_past_a_nat_idle_timeout() -> None:
+    """Issue 13: the invoke is asynchronous and answered at once; its read timeout (and every
+    poll of the record) stays far below the 350 s after which a NAT drops an idle connection,
+    and a crash (a lease of WISTIA_INGEST_LEASE_SECONDS lapsing) is seen within 2 minutes."""
     from botocore.config import Config
-    from cfnlint.decode import decode_str
 
-    from wistia_airflow.provider_settings import LAMBDA_BOTOCORE_CONFIG
+    from wistia_airflow.provider_settings import (
+        INGEST_INVOKE_BOTOCORE_CONFIG,
+        NAT_IDLE_TIMEOUT_S,
+        ingestion_poll_seconds,
+    )
+    from wistia_pipeline.config import load_settings
 
-    template = Path(__file__).resolve().parents[2] / "include" / "infra" / "pipeline.yaml"
-    params = decode_str(template.read_text())[0]["Parameters"]
-    config = Config(**LAMBDA_BOTOCORE_CONFIG)  # what the provider's hook builds from the dict
-    assert config.read_timeout > int(params["LambdaTimeoutSeconds"]["MaxValue"])
-    assert config.retries == {"max_attempts": 0}
+    config = Config(**INGEST_INVOKE_BOTOCORE_CONFIG)
+    assert config.read_timeout + config.connect_timeout < NAT_IDLE_TIMEOUT_S
+    settings = load_settings({})
+    assert ingestion_poll_seconds(settings.poll_seconds) <= 15
+    assert ingestion_poll_seconds(600) == 15 and ingestion_poll_seconds(0.1) == 1
+    assert settings.ingest_lease_seconds + ingestion_poll_seconds(settings.poll_seconds) <= 120
+    assert settings.ingest_start_seconds + ingestion_poll_seconds(settings.poll_seconds) <= 120
 
 
 def test_glue_wait_settings_come_from_the_run_time_config(monkeypatch) -> None:

@@ -166,8 +166,9 @@ def test_a_day_through_the_dag_and_the_twin_equals_the_local_target(
         for stream in summary["streams"].values()
         for uri in stream["bronze_uris"]
     )
-    # Both Glue jobs ran once for this run over the window, awaited in the trigger (deferrable).
-    assert dag.output.count("Pausing task as DEFERRED") == 2, dag.output[-6000:]
+    # The ingestion (asynchronous invoke, then its record) and both Glue jobs, each run once
+    # for this run over the window, were awaited in the trigger (deferrable).
+    assert dag.output.count("Pausing task as DEFERRED") == 3, dag.output[-6000:]
     glue = boto3.client("glue")
     for step, job in (("silver", "SilverJobName"), ("gold", "GoldJobName")):
         (job_run,) = glue.get_job_runs(JobName=aws.dag.outputs[job])["JobRuns"]

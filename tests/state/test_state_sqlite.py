@@ -92,9 +92,9 @@ def test_schema_is_wal_and_versioned(tmp_path):
     store = SQLiteRunStateStore(tmp_path / "s.sqlite")
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"day_runs", "watermark", "audit_log"}
+    assert tables == {"day_runs", "watermark", "audit_log", "ingestions"}
     SQLiteRunStateStore(store.path)  # reopening an existing file is fine
 
 
@@ -130,7 +130,7 @@ def test_a_version_2_file_gets_the_overrides_column_and_keeps_its_days(tmp_path)
     store = SQLiteRunStateStore(path)
     assert store.get_day(D).overrides == ()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
     SQLiteRunStateStore(path)  # a second open finds the column and adds nothing
 
 

@@ -10,6 +10,12 @@ day run            ``DAY#YYYY-MM-DD`` ``RUN``                 day, status, run_i
                                                               error, lease_expires_at,
                                                               updated_at, overrides
 watermark          ``WATERMARK``      ``PIPELINE``            watermark_day, run_id, updated_at
+ingestion          ``INGEST#<run>``   ``INGESTION``           run_id, status, invocation_id,
+                                                              request_key, attempt, invoked_at,
+                                                              lease_expires_at, started_at,
+                                                              request_id, log_group, finished_at,
+                                                              summary, error_type, error,
+                                                              updated_at
 =================  =================  ======================  =================================
 
 Every transition is one ``UpdateItem`` whose ``ConditionExpression`` encodes the rule, so
@@ -19,6 +25,7 @@ concurrent writers (Airflow workers, the Lambda, the Step Functions twin) see on
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -44,6 +51,13 @@ from wistia_pipeline.state.base import (
     overrides_to_json,
     release_error,
 )
+from wistia_pipeline.state.ingestion import (
+    IngestionRecord,
+    IngestionRecords,
+    IngestionRefused,
+    IngestionStatus,
+    summary_from_json,
+)
 
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer
@@ -56,6 +70,8 @@ DAY_SK = "RUN"
 WATERMARK_PK = "WATERMARK"
 WATERMARK_SK = "PIPELINE"
 AUDIT_PK = "AUDIT"  # sk: <at>#<action>#<day>; one item per manual intervention
+INGEST_PK_PREFIX = "INGEST#"  # + the run id: the run's ingestion record (state.ingestion)
+INGEST_SK = "INGESTION"
 KEY_SCHEMA: list[dict[str, str]] = [
     {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
     {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
@@ -93,6 +109,41 @@ RELEASE_CONDITION = FINISH_CONDITION + " AND lease_expires_at < :now"
 REPAIR_UPDATE = WATERMARK_UPDATE
 REPAIR_CONDITION = "watermark_day = :expected"
 
+# --- the ingestion record (state.ingestion; docs/state-store.md) ------------------------------
+# The waiter (DAG task or twin) before its asynchronous invoke: a new invocation unless one is
+# live or the record SUCCEEDED for the same request.
+BEGIN_INGESTION_UPDATE = (
+    "SET run_id = :run_id, #status = :invoked, invocation_id = :invocation_id, "
+    "request_key = :request_key, attempt = if_not_exists(attempt, :zero) + :one, "
+    "invoked_at = :now, lease_expires_at = :lease, updated_at = :now "
+    "REMOVE started_at, finished_at, request_id, log_group, summary, error_type, #error"
+)
+BEGIN_INGESTION_CONDITION = (
+    "attribute_not_exists(pk) OR #status = :failed "
+    "OR (#status = :succeeded AND request_key <> :request_key) "
+    "OR (#status <> :succeeded AND lease_expires_at < :now)"
+)
+# The Lambda: only the invocation the record names starts, once (a duplicate event is refused).
+START_INGESTION_UPDATE = (
+    "SET #status = :running, started_at = :now, request_id = :request_id, "
+    "log_group = :log_group, lease_expires_at = :lease, updated_at = :now"
+)
+START_INGESTION_CONDITION = "#status = :invoked AND invocation_id = :invocation_id"
+RENEW_INGESTION_UPDATE = "SET lease_expires_at = :lease, updated_at = :now"
+INGESTION_OWNED_CONDITION = "#status = :running AND invocation_id = :invocation_id"
+SUCCEED_INGESTION_UPDATE = (
+    "SET #status = :succeeded, finished_at = :now, summary = :summary, updated_at = :now"
+)
+FAIL_INGESTION_UPDATE = (
+    "SET #status = :failed, finished_at = :now, error_type = :error_type, #error = :error, "
+    "updated_at = :now"
+)
+FAIL_INGESTION_CONDITION = (
+    "(#status = :invoked OR #status = :running) AND invocation_id = :invocation_id"
+)
+# A waiter giving up on a silent Lambda: only once the lease lapsed.
+FAIL_LAPSED_INGESTION_CONDITION = FAIL_INGESTION_CONDITION + " AND lease_expires_at < :now"
+
 # --- the overlap guard of the Step Functions twin (a Scan filter; docs/state-store.md) -----------
 # Live runs of other days whose window overlaps D's: pipeline.conflicting_runs as a
 # FilterExpression. :from/:to = D - L / D + L, :day = D, :now = the claim time (timestamps are
@@ -114,6 +165,10 @@ def day_key(day: date) -> dict[str, dict[str, str]]:
         PARTITION_KEY: {"S": DAY_PK_PREFIX + day.isoformat()},
         SORT_KEY: {"S": DAY_SK},
     }
+
+
+def ingestion_key(run_id: str) -> dict[str, dict[str, str]]:
+    return {PARTITION_KEY: {"S": INGEST_PK_PREFIX + run_id}, SORT_KEY: {"S": INGEST_SK}}
 
 
 WATERMARK_KEY: dict[str, dict[str, str]] = {
@@ -151,7 +206,7 @@ def create_table(client_or_resource: Any, table_name: str) -> dict[str, Any]:
     return table
 
 
-class DynamoDBRunStateStore(RunStateStore):
+class DynamoDBRunStateStore(RunStateStore, IngestionRecords):
     """:class:`RunStateStore` in one DynamoDB table (see the module docstring for the keys)."""
 
     def __init__(self, table_name: str, client: Any = None, clock: Clock | None = None) -> None:
@@ -465,6 +520,123 @@ class DynamoDBRunStateStore(RunStateStore):
         item = response.get("Item")
         return None if item is None else date.fromisoformat(item["watermark_day"]["S"])
 
+    # --- the ingestion record (state.ingestion) -------------------------------------------
+
+    def _get_ingestion(self, run_id: str) -> IngestionRecord | None:
+        response = self._call(
+            "get_item",
+            TableName=self.table_name,
+            Key=ingestion_key(run_id),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return None if item is None else item_to_ingestion(item)
+
+    def _begin_ingestion(
+        self, run_id: str, invocation_id: str, key: str, now: datetime, lease: datetime
+    ) -> IngestionRecord:
+        values = {
+            ":invocation_id": {"S": invocation_id},
+            ":request_key": {"S": key},
+            ":lease": {"S": format_ts(lease)},
+            ":zero": {"N": "0"},
+            ":one": {"N": "1"},
+        }
+        return self._update_ingestion(
+            run_id, now, "begin", BEGIN_INGESTION_UPDATE, BEGIN_INGESTION_CONDITION, values
+        )
+
+    def _start_ingestion(
+        self,
+        run_id: str,
+        invocation_id: str,
+        now: datetime,
+        request_id: str,
+        log_group: str,
+        lease: datetime,
+    ) -> IngestionRecord:
+        values = {
+            ":invocation_id": {"S": invocation_id},
+            ":request_id": {"S": request_id},
+            ":log_group": {"S": log_group},
+            ":lease": {"S": format_ts(lease)},
+        }
+        return self._update_ingestion(
+            run_id, now, "start", START_INGESTION_UPDATE, START_INGESTION_CONDITION, values
+        )
+
+    def _renew_ingestion(
+        self, run_id: str, invocation_id: str, now: datetime, lease: datetime
+    ) -> None:
+        values = {":invocation_id": {"S": invocation_id}, ":lease": {"S": format_ts(lease)}}
+        self._update_ingestion(
+            run_id, now, "renew", RENEW_INGESTION_UPDATE, INGESTION_OWNED_CONDITION, values
+        )
+
+    def _succeed_ingestion(
+        self, run_id: str, invocation_id: str, now: datetime, summary: str
+    ) -> IngestionRecord:
+        values = {":invocation_id": {"S": invocation_id}, ":summary": {"S": summary}}
+        return self._update_ingestion(
+            run_id, now, "succeed", SUCCEED_INGESTION_UPDATE, INGESTION_OWNED_CONDITION, values
+        )
+
+    def _fail_ingestion(
+        self,
+        run_id: str,
+        invocation_id: str,
+        now: datetime,
+        error_type: str,
+        error: str,
+        lapsed_only: bool,
+    ) -> IngestionRecord:
+        values = {
+            ":invocation_id": {"S": invocation_id},
+            ":error_type": {"S": error_type},
+            ":error": {"S": error},
+        }
+        condition = FAIL_LAPSED_INGESTION_CONDITION if lapsed_only else FAIL_INGESTION_CONDITION
+        return self._update_ingestion(run_id, now, "fail", FAIL_INGESTION_UPDATE, condition, values)
+
+    def _update_ingestion(
+        self,
+        run_id: str,
+        now: datetime,
+        action: str,
+        update: str,
+        condition: str,
+        values: dict[str, dict[str, Any]],
+    ) -> IngestionRecord:
+        """One conditional ``UpdateItem`` of the run's ingestion item; refused ->
+        :class:`IngestionRefused` with the item as it was."""
+        common = {
+            ":run_id": {"S": run_id},
+            ":now": {"S": format_ts(now)},
+            **{f":{s.value.lower()}": {"S": s.value} for s in IngestionStatus},
+        }
+        used = _placeholders(update, condition)
+        try:
+            response = self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=ingestion_key(run_id),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=_names(update, condition),
+                ExpressionAttributeValues={
+                    k: v for k, v in {**common, **values}.items() if k in used
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+            old = exc.response.get("Item")
+            current = item_to_ingestion(old) if old else self._get_ingestion(run_id)
+            raise IngestionRefused(run_id, action, current) from None
+        return item_to_ingestion(response["Attributes"])
+
     # --- plumbing -----------------------------------------------------------------------
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
@@ -506,6 +678,41 @@ def item_to_day_run(item: Mapping[str, Any]) -> DayRun:
     except (KeyError, ValueError, TypeError, AttributeError, IndexError, ArithmeticError) as exc:
         key = item.get(PARTITION_KEY, {}).get("S", "?")
         raise StateStoreError(f"malformed state item {key}: {exc!r}") from exc
+
+
+def item_to_ingestion(item: Mapping[str, Any]) -> IngestionRecord:
+    """Decode an ingestion item (DynamoDB attribute-value JSON) into an
+    :class:`IngestionRecord`; the twin writes the same item."""
+    try:
+        f = {name: _deserializer().deserialize(value) for name, value in item.items()}
+
+        def ts(name: str) -> datetime | None:
+            return None if f.get(name) is None else parse_ts(f[name])
+
+        return IngestionRecord(
+            run_id=f["run_id"],
+            status=IngestionStatus(f["status"]),
+            invocation_id=f["invocation_id"],
+            request_key=f["request_key"],
+            attempt=int(f["attempt"]),
+            invoked_at=parse_ts(f["invoked_at"]),
+            lease_expires_at=parse_ts(f["lease_expires_at"]),
+            started_at=ts("started_at"),
+            finished_at=ts("finished_at"),
+            request_id=f.get("request_id"),
+            log_group=f.get("log_group"),
+            summary=summary_from_json(f.get("summary")),
+            error_type=f.get("error_type"),
+            error=f.get("error"),
+        )
+    except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
+        key = item.get(PARTITION_KEY, {}).get("S", "?")
+        raise StateStoreError(f"malformed ingestion item {key}: {exc!r}") from exc
+
+
+def _placeholders(*expressions: str) -> set[str]:
+    """The ``:value`` placeholders ``expressions`` use (DynamoDB refuses unused ones)."""
+    return {m for e in expressions for m in re.findall(r":[A-Za-z_]+", e)}
 
 
 @functools.cache

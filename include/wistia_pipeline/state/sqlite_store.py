@@ -35,11 +35,19 @@ from wistia_pipeline.state.base import (
     overrides_to_json,
     release_error,
 )
+from wistia_pipeline.state.ingestion import (
+    IngestionRecord,
+    IngestionRecords,
+    IngestionRefused,
+    IngestionStatus,
+    may_begin,
+    summary_from_json,
+)
 
-# 2 added audit_log, 3 day_runs.overrides; older files are upgraded in place (CREATE TABLE IF
-# NOT EXISTS, and the column added when missing).
-SCHEMA_VERSION = 3
-_KNOWN_VERSIONS = (0, 1, 2, SCHEMA_VERSION)
+# 2 added audit_log, 3 day_runs.overrides, 4 ingestions; older files are upgraded in place
+# (CREATE TABLE IF NOT EXISTS, and the column added when missing).
+SCHEMA_VERSION = 4
+_KNOWN_VERSIONS = (0, 1, 2, 3, SCHEMA_VERSION)
 BUSY_TIMEOUT_SECONDS = 30.0
 WATERMARK_NAME = "PIPELINE"
 
@@ -71,9 +79,31 @@ CREATE TABLE IF NOT EXISTS audit_log (
     day      TEXT NOT NULL,
     previous TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ingestions (         -- state.ingestion: one record per run
+    run_id           TEXT PRIMARY KEY,
+    status           TEXT NOT NULL
+                     CHECK (status IN ('INVOKED', 'RUNNING', 'SUCCEEDED', 'FAILED')),
+    invocation_id    TEXT NOT NULL,
+    request_key      TEXT NOT NULL,
+    attempt          INTEGER NOT NULL CHECK (attempt >= 1),
+    invoked_at       TEXT NOT NULL,
+    lease_expires_at TEXT NOT NULL,
+    started_at       TEXT,
+    finished_at      TEXT,
+    request_id       TEXT,
+    log_group        TEXT,
+    summary          TEXT,                      -- JSON object
+    error_type       TEXT,
+    error            TEXT,
+    updated_at       TEXT NOT NULL
+);
 """
 _ADD_OVERRIDES = "ALTER TABLE day_runs ADD COLUMN overrides TEXT NOT NULL DEFAULT '[]'"
 
+_INGESTION_COLUMNS = (
+    "run_id, status, invocation_id, request_key, attempt, invoked_at, lease_expires_at, "
+    "started_at, finished_at, request_id, log_group, summary, error_type, error"
+)
 _COLUMNS = (
     "day, status, run_id, attempt, started_at, finished_at, counts, error, lease_expires_at, "
     "overrides"
@@ -97,7 +127,7 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
-class SQLiteRunStateStore(RunStateStore):
+class SQLiteRunStateStore(RunStateStore, IngestionRecords):
     """:class:`RunStateStore` in one SQLite file (created with its schema on first use)."""
 
     def __init__(self, path: str | Path, clock: Clock | None = None) -> None:
@@ -356,6 +386,129 @@ class SQLiteRunStateStore(RunStateStore):
             for r in rows
         ]
 
+    # --- the ingestion record (state.ingestion) -------------------------------------------
+
+    def _get_ingestion(self, run_id: str) -> IngestionRecord | None:
+        with self._read() as conn:
+            return _fetch_ingestion(conn, run_id)
+
+    def _begin_ingestion(
+        self, run_id: str, invocation_id: str, key: str, now: datetime, lease: datetime
+    ) -> IngestionRecord:
+        with self._write() as conn:
+            current = _fetch_ingestion(conn, run_id)
+            if not may_begin(current, key, now):
+                raise IngestionRefused(run_id, "begin", current)
+            record = IngestionRecord(
+                run_id=run_id,
+                status=IngestionStatus.INVOKED,
+                invocation_id=invocation_id,
+                request_key=key,
+                attempt=(current.attempt if current else 0) + 1,
+                invoked_at=now,
+                lease_expires_at=lease,
+            )
+            conn.execute(
+                f"INSERT OR REPLACE INTO ingestions ({_INGESTION_COLUMNS}, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*_ingestion_row(record), format_ts(now)),
+            )
+        return record
+
+    def _start_ingestion(
+        self,
+        run_id: str,
+        invocation_id: str,
+        now: datetime,
+        request_id: str,
+        log_group: str,
+        lease: datetime,
+    ) -> IngestionRecord:
+        return self._change_ingestion(
+            run_id,
+            invocation_id,
+            "start",
+            (IngestionStatus.INVOKED,),
+            now,
+            status=IngestionStatus.RUNNING,
+            started_at=now,
+            request_id=request_id,
+            log_group=log_group,
+            lease_expires_at=lease,
+        )
+
+    def _renew_ingestion(
+        self, run_id: str, invocation_id: str, now: datetime, lease: datetime
+    ) -> None:
+        self._change_ingestion(
+            run_id, invocation_id, "renew", (IngestionStatus.RUNNING,), now, lease_expires_at=lease
+        )
+
+    def _succeed_ingestion(
+        self, run_id: str, invocation_id: str, now: datetime, summary: str
+    ) -> IngestionRecord:
+        return self._change_ingestion(
+            run_id,
+            invocation_id,
+            "succeed",
+            (IngestionStatus.RUNNING,),
+            now,
+            status=IngestionStatus.SUCCEEDED,
+            finished_at=now,
+            summary=summary_from_json(summary),
+        )
+
+    def _fail_ingestion(
+        self,
+        run_id: str,
+        invocation_id: str,
+        now: datetime,
+        error_type: str,
+        error: str,
+        lapsed_only: bool,
+    ) -> IngestionRecord:
+        return self._change_ingestion(
+            run_id,
+            invocation_id,
+            "fail",
+            (IngestionStatus.INVOKED, IngestionStatus.RUNNING),
+            now,
+            lapsed_only=lapsed_only,
+            status=IngestionStatus.FAILED,
+            finished_at=now,
+            error_type=error_type,
+            error=error,
+        )
+
+    def _change_ingestion(
+        self,
+        run_id: str,
+        invocation_id: str,
+        action: str,
+        allowed: tuple[IngestionStatus, ...],
+        now: datetime,
+        lapsed_only: bool = False,
+        **changes: object,
+    ) -> IngestionRecord:
+        """Read-check-write under the database lock: the record must be in ``allowed`` by
+        ``invocation_id`` (and lapsed with ``lapsed_only``)."""
+        with self._write() as conn:
+            current = _fetch_ingestion(conn, run_id)
+            if (
+                current is None
+                or current.invocation_id != invocation_id
+                or current.status not in allowed
+                or (lapsed_only and not current.lapsed(now))
+            ):
+                raise IngestionRefused(run_id, action, current)
+            record = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
+            conn.execute(
+                f"INSERT OR REPLACE INTO ingestions ({_INGESTION_COLUMNS}, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*_ingestion_row(record), format_ts(now)),
+            )
+        return record
+
     def get_watermark(self) -> date | None:
         with self._read() as conn:
             row = conn.execute(
@@ -434,4 +587,54 @@ def _from_row(row: sqlite3.Row) -> DayRun:
         error=row["error"],
         lease_expires_at=parse_ts(row["lease_expires_at"]),
         overrides=overrides_from_json(row["overrides"]),
+    )
+
+
+def _fetch_ingestion(conn: sqlite3.Connection, run_id: str) -> IngestionRecord | None:
+    row = conn.execute(
+        f"SELECT {_INGESTION_COLUMNS} FROM ingestions WHERE run_id = ?", (run_id,)
+    ).fetchone()
+    if row is None:
+        return None
+
+    def ts(name: str) -> datetime | None:
+        return None if row[name] is None else parse_ts(row[name])
+
+    return IngestionRecord(
+        run_id=row["run_id"],
+        status=IngestionStatus(row["status"]),
+        invocation_id=row["invocation_id"],
+        request_key=row["request_key"],
+        attempt=int(row["attempt"]),
+        invoked_at=parse_ts(row["invoked_at"]),
+        lease_expires_at=parse_ts(row["lease_expires_at"]),
+        started_at=ts("started_at"),
+        finished_at=ts("finished_at"),
+        request_id=row["request_id"],
+        log_group=row["log_group"],
+        summary=summary_from_json(row["summary"]),
+        error_type=row["error_type"],
+        error=row["error"],
+    )
+
+
+def _ingestion_row(record: IngestionRecord) -> tuple[object, ...]:
+    def ts(value: datetime | None) -> str | None:
+        return None if value is None else format_ts(value)
+
+    return (
+        record.run_id,
+        record.status.value,
+        record.invocation_id,
+        record.request_key,
+        record.attempt,
+        format_ts(record.invoked_at),
+        format_ts(record.lease_expires_at),
+        ts(record.started_at),
+        ts(record.finished_at),
+        record.request_id,
+        record.log_group,
+        None if record.summary is None else json.dumps(record.summary, sort_keys=True),
+        record.error_type,
+        record.error,
     )
