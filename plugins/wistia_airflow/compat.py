@@ -8,9 +8,6 @@ there is one to detect (so a provider upgrade inside MWAA's constraints needs no
 
 - ``CronDataIntervalTimetable`` is in ``airflow.sdk`` from Airflow 3.1; 3.0.x has it only in
   ``airflow.timetables.interval``.
-- A task of a DAG that renders natively can render as text with the task-level
-  ``render_template_as_native_obj`` (Airflow 3.1+); on 3.0.x the task gets the DAG's text
-  (sandboxed) Jinja environment instead (:func:`render_templates_as_text`).
 - ``GlueJobOperator(resume_glue_job_on_retry=...)``: Amazon provider 9.25.0 (MWAA 3.2.1) and
   later have it, 9.12.0 (MWAA 3.0.6) does not: :func:`glue_resume_on_retry`.
 - ``dag.test()`` writes the DAGs to the metadata DB first (DAG version, Assets) from Airflow
@@ -34,51 +31,26 @@ from typing import Any
 
 import airflow
 import airflow.sdk as _sdk
-from airflow.sdk import BaseOperator
 
 if hasattr(_sdk, "CronDataIntervalTimetable"):  # Airflow 3.1+
     CronDataIntervalTimetable = _sdk.CronDataIntervalTimetable
 else:  # Airflow 3.0.x
     from airflow.timetables.interval import CronDataIntervalTimetable
 
-# Airflow 3.1+: BaseOperator(render_template_as_native_obj=...) overrides the DAG's setting.
-TASK_LEVEL_NATIVE_RENDERING = hasattr(BaseOperator, "render_template_as_native_obj")
 # Airflow 3.1+: dag.test() syncs the DAGs to the metadata DB itself (a behaviour: no feature to
 # detect, hence the version).
 DAG_TEST_SYNCS_DAGS = tuple(int(p) for p in airflow.__version__.split(".")[:2]) >= (3, 1)
 
 __all__ = [
     "DAG_TEST_SYNCS_DAGS",
-    "TASK_LEVEL_NATIVE_RENDERING",
     "CronDataIntervalTimetable",
     "dag_bag",
     "dag_test_run_factory",
     "fail_exception",
     "glue_resume_on_retry",
-    "render_templates_as_text",
     "serialize_dag",
     "sync_dags_for_test",
 ]
-
-
-def render_templates_as_text(task: BaseOperator) -> BaseOperator:
-    """Make ``task`` render its templated fields to strings in a DAG that renders natively.
-
-    (A JSON payload stays JSON text instead of becoming a dict.) Call it on a task already in
-    its DAG, e.g. right after creating it inside ``with DAG(...)``; returns ``task``.
-    """
-    if TASK_LEVEL_NATIVE_RENDERING:
-        task.render_template_as_native_obj = False
-        return task
-
-    def get_template_env(dag: Any = None) -> Any:  # Airflow 3.0.x: the DAG's text environment
-        dag = dag or task.get_dag()
-        if dag is None:
-            return BaseOperator.get_template_env(task)
-        return dag.get_template_env(force_sandboxed=True)
-
-    task.get_template_env = get_template_env  # type: ignore[method-assign]
-    return task
 
 
 def glue_resume_on_retry(operator_class: type) -> dict[str, bool]:
