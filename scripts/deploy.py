@@ -738,6 +738,7 @@ class Deployment:
 
         return {
             "LambdaFunctionName": arn(outputs["IngestFunctionName"]),
+            "IngestLogGroupName": outputs["IngestLogGroupName"],
             "ReportFunctionName": arn(outputs["ReportFunctionName"]),
             "PublishFunctionName": arn(outputs["PublishFunctionName"]),
             "SilverJobName": outputs["SilverJobName"],

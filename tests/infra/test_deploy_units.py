@@ -142,3 +142,32 @@ def test_failed_dag_runs_alert_the_stacks_topic_unless_one_is_given() -> None:
     )
     mine = "arn:aws:sns:eu-west-1:123456789012:ops"
     assert deploy.alert_topic_arn("dev", mine, "123456789012", "eu-west-1") == mine
+
+
+def test_deploy_substitutions_are_the_twins_from_the_stack_outputs() -> None:
+    """The deploy renders the twin itself (as CloudFormation's DefinitionSubstitutions would):
+    every placeholder gets a value, each from an output the pipeline template declares."""
+    import yaml
+
+    from wistia_pipeline.stepfunctions import SUBSTITUTIONS
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    template = yaml.load(deploy.PIPELINE_TEMPLATE.read_text(), Loader=Loader)
+    outputs = {name: f"out-{name}" for name in template["Outputs"]}
+
+    class Lambda:
+        def get_function_configuration(self, FunctionName: str) -> dict:
+            return {"FunctionArn": f"arn:{FunctionName}"}
+
+    class Session:
+        def client(self, service: str) -> Lambda:
+            assert service == "lambda"
+            return Lambda()
+
+    deployment = deploy.Deployment("dev", REPO / "dist", {}, Session())
+    values = deployment._substitutions(outputs, {"LookbackDays": "2"})
+    assert set(values) == set(SUBSTITUTIONS)
+    assert values["IngestLogGroupName"] == "out-IngestLogGroupName"
