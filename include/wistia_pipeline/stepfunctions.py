@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from wistia_pipeline import pipeline
+from wistia_pipeline.config import MAX_LOOKBACK_DAYS, MAX_RANGE_DAYS
 from wistia_pipeline.publishing import staging_database
 from wistia_pipeline.sql import list_queries, render_sql
 from wistia_pipeline.state import dynamodb as ddb
-from wistia_pipeline.state.base import DEFAULT_LEASE_SECONDS, DayStatus
+from wistia_pipeline.state.base import DEFAULT_LEASE_SECONDS, MAX_CLAIM_ITEMS, DayStatus
 from wistia_pipeline.state.ingestion import (
     INGEST_LEASE_SECONDS,
     INGEST_START_SECONDS,
@@ -92,6 +93,14 @@ TRANSIENT_AWS_SDK_DYNAMODB = [
     "DynamoDb.ThrottlingException",
 ]
 OVERLAP_ERROR = "OverlappingRunLive"
+# The range [range_start, logical_date] is checked before anything is read or written.
+RANGE_CHECK, RANGE_ERROR = "CheckRange", "InvalidRange"
+TRANSACTION_CANCELED = "DynamoDb.TransactionCanceledException"
+if MAX_RANGE_DAYS + 2 * MAX_LOOKBACK_DAYS > MAX_CLAIM_ITEMS:  # the claim is one transaction
+    raise AssertionError(
+        "a range claim of MAX_RANGE_DAYS and 2 x MAX_LOOKBACK_DAYS guard days "
+        f"exceeds {MAX_CLAIM_ITEMS} transaction items"
+    )
 # The guard's states, in the order the main line passes them (NeedsPrepare/Prepare -> ClaimDay).
 OVERLAP_SCAN, OVERLAP_CHOICE, OVERLAP_NEXT_PAGE = (
     "FindOverlappingRuns",
@@ -135,13 +144,6 @@ def _after(step: pipeline.Step) -> str:
     """The state after ``step`` on the main line (``pipeline.STEPS``, then MarkSucceeded)."""
     later = pipeline.STEPS[pipeline.STEPS.index(step) + 1 :]
     return later[0].state_name if later else MARK_SUCCEEDED
-
-
-def _day_key() -> dict[str, Any]:
-    return {
-        ddb.PARTITION_KEY: {"S.$": f"States.Format('{ddb.DAY_PK_PREFIX}{{}}', $.logical_date)"},
-        ddb.SORT_KEY: {"S": ddb.DAY_SK},
-    }
 
 
 def _holder(now: str) -> dict[str, Any]:
@@ -199,23 +201,26 @@ def _default_lookback() -> str:
 
 
 def _prepare_output(lease_seconds: int) -> tuple[list[str], str]:
-    """Prepare's fields and its JSONata ``Output`` expression (``$d`` = D, ``$l`` = L)."""
+    """Prepare's fields and its JSONata ``Output`` expression (``$d`` = D = D2, ``$d1`` = D1,
+    ``$l`` = L)."""
     variables = {
         "$ts": f"'{_TS_PICTURE}'",
         "$dp": f"'{_DAY_PICTURE}'",
         "$now": "$toMillis($states.context.State.EnteredTime)",
         "$start": "$toMillis($states.context.Execution.StartTime)",
         "$d": _given_or("logical_date", f"$fromMillis($start - {_DAY_MS}, $dp)"),
+        "$d1": _given_or("range_start", "$d"),
         "$l": _given_or("lookback_days", _default_lookback()),
         "$dms": "$toMillis($d, $dp)",
     }
     fields = {
         "logical_date": "$d",
+        "range_start": "$d1",
         "lookback_days": "$l",
         "streams": _given_or("streams", json.dumps(list(pipeline.ALL_STREAMS))),
         "claimed_at": "$fromMillis($now, $ts)",
         "lease_expires_at": f"$fromMillis($now + {int(lease_seconds) * 1000}, $ts)",
-        "overlap_from": f"$fromMillis($dms - $l * {_DAY_MS}, $dp)",
+        "overlap_from": f"$fromMillis($toMillis($d1, $dp) - $l * {_DAY_MS}, $dp)",
         "overlap_to": f"$fromMillis($dms + $l * {_DAY_MS}, $dp)",
     }
     bindings = [f"{name} := {value}" for name, value in variables.items()]
@@ -231,19 +236,70 @@ def _prepare(lease_seconds: int) -> dict[str, Any]:
         "NeedsPrepare": {
             "Type": "Choice",
             "Comment": "Skip Prepare when the caller gives the day, the claim times and the bounds.",
-            "Choices": [{"And": given, "Next": OVERLAP_SCAN}],
+            "Choices": [{"And": given, "Next": RANGE_CHECK}],
             "Default": "Prepare",
         },
         "Prepare": {
             "Type": "Pass",
             "QueryLanguage": "JSONata",
-            "Comment": "Default D = yesterday (UTC) and L = the stack's LookbackDays; "
-            "lease = now + lease seconds; neighbour bounds D - L and D + L.",
+            "Comment": "Default D = yesterday (UTC), range_start = D (the daily run) and L = the "
+            "stack's LookbackDays; lease = now + lease seconds; neighbour bounds D1 - L, D2 + L.",
             # The context's timestamps drop a zero fraction ("...:07Z"); the claim times are
             # re-rendered in the store's fixed-width format so they compare as strings like the
             # DAG's (CLAIM_CONDITION: lease_expires_at < :now).
             "Output": output,
-            "Next": OVERLAP_SCAN,
+            "Next": RANGE_CHECK,
+        },
+        **_range_check(),
+    }
+
+
+def _range_bindings() -> list[str]:
+    """JSONata bindings of the range: ``$first`` = D1 (epoch ms), ``$n`` = its days, ``$l`` = L."""
+    return [
+        f"$dp := '{_DAY_PICTURE}'",
+        "$first := $toMillis($states.input.range_start, $dp)",
+        f"$n := ($toMillis($states.input.logical_date, $dp) - $first) / {_DAY_MS} + 1",
+        "$l := $states.input.lookback_days",
+    ]
+
+
+def _range_check() -> dict[str, Any]:
+    """CheckRange: D1 <= D2, at most ``MAX_RANGE_DAYS`` days (the DAG's and the Lambda's bound)
+    and L a whole number of days up to ``MAX_LOOKBACK_DAYS``, so the claim's transaction (the
+    days and 2 L guard days) fits; else InvalidRange, before anything is read or written."""
+    valid = (
+        f"$n >= 1 and $n <= {MAX_RANGE_DAYS} and $type($l) = 'number' and $l >= 0 "
+        f"and $l <= {MAX_LOOKBACK_DAYS} and $floor($l) = $l"
+    )
+    cause = (
+        "'cannot run ' & $states.input.range_start & '..' & $states.input.logical_date & "
+        "' with lookback_days ' & $string($l) & ': a run covers 1 to "
+        f"{MAX_RANGE_DAYS} days (range_start on or before logical_date) and lookback_days is "
+        f"a whole number in 0..{MAX_LOOKBACK_DAYS}'"
+    )
+    return {
+        RANGE_CHECK: {
+            "Type": "Choice",
+            "QueryLanguage": "JSONata",
+            "Comment": f"The range [range_start, logical_date]: 1..{MAX_RANGE_DAYS} days "
+            "(config.MAX_RANGE_DAYS); L in 0..MAX_LOOKBACK_DAYS.",
+            "Choices": [
+                {
+                    "Condition": "{% ( "
+                    + "; ".join([*_range_bindings(), f"$not({valid})"])
+                    + " ) %}",
+                    "Next": RANGE_ERROR,
+                }
+            ],
+            "Default": OVERLAP_SCAN,
+        },
+        RANGE_ERROR: {
+            "Type": "Fail",
+            "QueryLanguage": "JSONata",
+            "Comment": "Not through MarkFailed: nothing is claimed.",
+            "Error": RANGE_ERROR,
+            "Cause": "{% ( " + "; ".join([*_range_bindings(), cause]) + " ) %}",
         },
     }
 
@@ -308,34 +364,109 @@ def _overlap_guard() -> dict[str, Any]:
             "Type": "Fail",
             "Comment": "Not through MarkFailed: D is not claimed by this execution.",
             "Error": OVERLAP_ERROR,
-            "CausePath": "States.Format('cannot claim {}: runs with overlapping windows are "
-            "live: {}', $.logical_date, States.JsonToString($.overlap.Items))",
+            "CausePath": "States.Format('cannot claim {}..{}: runs with overlapping windows are "
+            "live: {}', $.range_start, $.logical_date, States.JsonToString($.overlap.Items))",
         },
     }
 
 
+def _jsonata_object(value: Any, expressions: Mapping[str, str]) -> str:
+    """``value`` (JSON) as a JSONata object constructor, each marker string in ``expressions``
+    replaced by its JSONata expression (JSON's double-quoted strings are JSONata strings)."""
+    text = json.dumps(value)
+    for marker, expression in expressions.items():
+        text = text.replace(json.dumps(marker), expression)
+    return text
+
+
+def _day_transaction(item: str, first: str, count: str, bindings: list[str]) -> str:
+    """JSONata: the ``TransactItems`` of one ``TransactWriteItems`` over days. ``item`` is one
+    day's item, with ``$i`` (its index), ``$day`` (YYYY-MM-DD) and ``$key`` (the day's key)
+    bound; the days are ``count`` days from the day ``first`` days after D1."""
+    key = _jsonata_object(
+        {ddb.PARTITION_KEY: {"S": "@day@"}, ddb.SORT_KEY: {"S": ddb.DAY_SK}},
+        {"@day@": f"'{ddb.DAY_PK_PREFIX}' & $day"},
+    )
+    each = (
+        f"function($i) {{ ( $day := $fromMillis($first + ($i + {first}) * {_DAY_MS}, $dp); "
+        f"$key := {key}; {item} ) }}"
+    )
+    # [ ... ] keeps a one-day range a list (JSONata unwraps a one-item sequence).
+    body = f"[ $map([0..({count}) - 1], {each}) ]"
+    return "{% ( " + "; ".join([*_range_bindings(), *bindings, body]) + " ) %}"
+
+
+def _transaction_task(comment: str, items: str, **tail: Any) -> dict[str, Any]:
+    """A JSONata ``aws-sdk:dynamodb:transactWriteItems`` task; its output is its input."""
+    return {
+        "Type": "Task",
+        "QueryLanguage": "JSONata",
+        "Comment": comment,
+        "Resource": "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems",
+        "Arguments": {"TransactItems": items},
+        "Output": "{% $states.input %}",
+        "Retry": _retry(TRANSIENT_AWS_SDK_DYNAMODB),
+        **tail,
+    }
+
+
+def claim_transaction() -> str:
+    """JSONata for ClaimDay's ``TransactItems``: the store's ``claim_range(D1, D2, run,
+    guard_days=L)`` transaction, item for item (``DynamoDBRunStateStore._claim_range``): over
+    the days D1 - L .. D2 + L in order, a claim ``Update`` (``CLAIM_UPDATE`` under
+    ``CLAIM_CONDITION``) on each day of the range and a ``ConditionCheck`` (the same condition)
+    on each guard day; so a day held by a live run refuses the whole claim."""
+    common = {
+        ":running": {"S": DayStatus.RUNNING.value},
+        ":run_id": {"S": "@run@"},
+        ":now": {"S": "@now@"},
+    }
+    target = {"TableName": _sub("StateTableName"), "Key": "@key@"}
+    check = {
+        **target,
+        "ConditionExpression": ddb.CLAIM_CONDITION,
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": common,
+    }
+    values = {
+        **common,
+        ":day": {"S": "@day@"},
+        ":zero": {"N": "0"},
+        ":one": {"N": "1"},
+        ":lease": {"S": "@lease@"},
+        ":no_counts": {"M": {}},
+    }
+    update = {
+        **check,
+        "ExpressionAttributeNames": {"#status": "status", "#day": "day", "#error": "error"},
+        "ExpressionAttributeValues": values,
+        "UpdateExpression": ddb.CLAIM_UPDATE,
+    }
+    dynamic = {
+        "@key@": "$key",
+        "@day@": "$day",
+        "@run@": "$states.context.Execution.Name",
+        "@now@": "$states.input.claimed_at",
+        "@lease@": "$states.input.lease_expires_at",
+    }
+    item = (
+        f"($i < $l or $i >= $l + $n) ? {_jsonata_object({'ConditionCheck': check}, dynamic)} "
+        f": {_jsonata_object({'Update': update}, dynamic)}"
+    )
+    return _day_transaction(item, "-$l", "$n + 2 * $l", [])
+
+
 def _claim() -> dict[str, Any]:
-    """ClaimDay, the store's conditional claim; a live holder ends in DayAlreadyClaimed."""
-    claim = _update_item(
-        pipeline.CLAIM.doc,
-        key=_day_key(),
-        update=ddb.CLAIM_UPDATE,
-        condition=ddb.CLAIM_CONDITION,
-        names={"#status": "status", "#day": "day", "#error": "error"},
-        values={
-            ":day": {"S.$": "$.logical_date"},
-            ":running": {"S": DayStatus.RUNNING.value},
-            ":run_id": {"S.$": _RUN_ID},
-            ":zero": {"N": "0"},
-            ":one": {"N": "1"},
-            ":now": {"S.$": "$.claimed_at"},
-            ":lease": {"S.$": "$.lease_expires_at"},
-            ":no_counts": {"M": {}},
-        },
+    """ClaimDay: every day of [D1, D2] and the guard in one transaction (the DAG's claim_range);
+    refused (nothing written) -> DayAlreadyClaimed."""
+    claim = _transaction_task(
+        pipeline.CLAIM.doc + " Every day of [range_start, logical_date], refused while a live "
+        "run holds one of them or of the L days around them (one transaction).",
+        claim_transaction(),
         Catch=[
             {
-                "ErrorEquals": [_CONDITION_FAILED],
-                "ResultPath": "$.error",
+                "ErrorEquals": [TRANSACTION_CANCELED],
+                "Output": "{% $merge([$states.input, {'error': $states.errorOutput}]) %}",
                 "Next": "DayAlreadyClaimed",
             }
         ],
@@ -345,8 +476,11 @@ def _claim() -> dict[str, Any]:
         pipeline.CLAIM.state_name: claim,
         "DayAlreadyClaimed": {
             "Type": "Fail",
+            "Comment": "Not through MarkFailed: the range is not claimed by this execution.",
             "Error": "DayAlreadyClaimed",
-            "Cause": "another live run holds the day (RUNNING with an unexpired lease)",
+            "CausePath": "States.Format('cannot claim {}..{}: another live run (RUNNING with an "
+            "unexpired lease) holds a day of the range or of the lookback_days around it; "
+            "nothing was written ({})', $.range_start, $.logical_date, $.error.Cause)",
         },
     }
 
@@ -358,9 +492,36 @@ def _ingestion_key() -> dict[str, Any]:
     }
 
 
-def _ingestion_begin(start_seconds: int) -> dict[str, Any]:
-    """IngestionTimes (JSONata: the record's fixed-width times) -> BeginIngestion: the run's
-    ingestion record INVOKED by this execution (the store's begin_ingestion write)."""
+def lambda_payload(lease_seconds: int = INGEST_LEASE_SECONDS) -> str:
+    """JSONata: the ingestion Lambda's event, :func:`pipeline.lambda_payload`'s (``range_start``
+    only for a range, D1 < D2) plus the asynchronous invocation (id = the execution name)."""
+    run = "$states.context.Execution.Name"
+    payload = _jsonata_object(
+        {
+            "logical_date": "@d@",
+            "lookback_days": "@l@",
+            "streams": "@streams@",
+            "run_id": "@run@",
+            "invocation": {"id": "@run@", "lease_seconds": lease_seconds},
+        },
+        {
+            "@d@": "$states.input.logical_date",
+            "@l@": "$states.input.lookback_days",
+            "@streams@": "$states.input.streams",
+            "@run@": run,
+        },
+    )
+    first = "$states.input.range_start"
+    return (
+        f"$merge([{payload}, {first} < $states.input.logical_date ? {{'range_start': {first}}} "
+        ": {}])"
+    )
+
+
+def _ingestion_begin(start_seconds: int, lease_seconds: int) -> dict[str, Any]:
+    """IngestionTimes (JSONata: the record's fixed-width times and the Lambda's event) ->
+    BeginIngestion: the run's ingestion record INVOKED by this execution (the store's
+    begin_ingestion write)."""
     now = f"$fromMillis($millis(), '{_TS_PICTURE}')"
     deadline = f"$fromMillis($millis() + {start_seconds * 1000}, '{_TS_PICTURE}')"
     values = {
@@ -378,12 +539,15 @@ def _ingestion_begin(start_seconds: int) -> dict[str, Any]:
         INGESTION_ENTRY: {
             "Type": "Pass",
             "QueryLanguage": "JSONata",
-            "Comment": "The ingestion record's times in the store's fixed-width format.",
+            "Comment": "The ingestion record's times in the store's fixed-width format, and the "
+            "ingestion Lambda's event.",
             "Output": "{% $merge([$states.input, {'ingestion_times': {'now': "
             + now
             + ", 'start_deadline': "
             + deadline
-            + "}}]) %}",
+            + "}, 'ingest_payload': "
+            + lambda_payload(lease_seconds)
+            + "}]) %}",
             "Next": "BeginIngestion",
         },
         "BeginIngestion": _update_item(
@@ -496,16 +660,9 @@ def _ingest(
 ) -> dict[str, Any]:
     """Ingest: the Lambda with the DAG's payload, invoked asynchronously (no state waits on a
     connection while it works), then the wait on the run's ingestion record, whose summary
-    gives the window."""
-    payload = {
-        "logical_date.$": "$.logical_date",
-        "lookback_days.$": "$.lookback_days",
-        "streams.$": "$.streams",
-        "run_id.$": _RUN_ID,
-        "invocation": {"id.$": _RUN_ID, "lease_seconds": lease_seconds},
-    }
+    gives the window ([D1 - L, D2]: the Glue jobs', the checks' and publish's)."""
     return {
-        **_ingestion_begin(start_seconds),
+        **_ingestion_begin(start_seconds, lease_seconds),
         pipeline.INGEST.state_name: {
             "Type": "Task",
             "Comment": pipeline.INGEST.doc,
@@ -513,7 +670,7 @@ def _ingest(
             "Parameters": {
                 "FunctionName": _sub("LambdaFunctionName"),
                 "InvocationType": "Event",
-                "Payload": payload,
+                "Payload.$": "$.ingest_payload",
             },
             "ResultPath": None,
             "Retry": _retry(TRANSIENT_LAMBDA),
@@ -716,36 +873,58 @@ def _publish() -> dict[str, Any]:
     }
 
 
-def _finish(
-    status: DayStatus, comment: str, update: str, values: dict[str, Any], **tail: Any
-) -> dict[str, Any]:
-    """MarkSucceeded and MarkFailed: the store's finish of this execution's claim on D."""
-    return _update_item(
-        comment,
-        key=_day_key(),
-        update=update,
-        condition=ddb.FINISH_CONDITION,
-        names=dict(_FINISH_NAMES),
-        # The store's placeholders are the status in lower case (":succeeded", ":failed").
-        values={f":{status.value.lower()}": {"S": status.value}, **_holder(_ENTERED), **values},
-        **tail,
-    )
+def _error_output(next_state: str, errors: list[str] | None = None) -> dict[str, Any]:
+    """A JSONata state's Catch: the error as ``error`` beside the input (``ResultPath: $.error``
+    of the JSONPath states)."""
+    return {
+        "ErrorEquals": errors or ["States.ALL"],
+        "Output": "{% $merge([$states.input, {'error': $states.errorOutput}]) %}",
+        "Next": next_state,
+    }
+
+
+def finish_transaction(status: DayStatus, update: str, values: Mapping[str, Any]) -> str:
+    """JSONata: ``TransactItems`` finishing this execution's claim on every day of the range,
+    the store's ``update`` under ``FINISH_CONDITION`` per day: all of them or none. ``values``
+    may hold ``@requests@`` (the ingested requests) and ``@error@`` (the failed step's error)."""
+    item = {
+        "Update": {
+            "TableName": _sub("StateTableName"),
+            "Key": "@key@",
+            "UpdateExpression": update,
+            "ConditionExpression": ddb.FINISH_CONDITION,
+            "ExpressionAttributeNames": dict(_FINISH_NAMES),
+            # The store's placeholders are the status in lower case (":succeeded", ":failed").
+            "ExpressionAttributeValues": {
+                f":{status.value.lower()}": {"S": status.value},
+                ":running": {"S": DayStatus.RUNNING.value},
+                ":run_id": {"S": "@run@"},
+                ":now": {"S": "@now@"},
+                **values,
+            },
+        }
+    }
+    dynamic = {
+        "@key@": "$key",
+        "@run@": "$states.context.Execution.Name",
+        "@now@": "$states.context.State.EnteredTime",
+        "@requests@": "$string($states.input.ingest.requests_total)",
+        "@error@": "$states.input.error.Error & ': ' & $states.input.error.Cause",
+    }
+    return _day_transaction(_jsonata_object(item, dynamic), "0", "$n", [])
 
 
 def _mark_succeeded(checks_passed: int) -> dict[str, Any]:
-    counts = {
-        "requests_total": {"N.$": "States.Format('{}', $.ingest.requests_total)"},
-        "checks_passed": {"N": str(checks_passed)},
-    }
+    counts = {"requests_total": {"N": "@requests@"}, "checks_passed": {"N": str(checks_passed)}}
+    # The twin takes no check override (its Judge_ states fail on any failure), so it records
+    # none; the store's JSON text for that is "[]".
+    values = {":counts": {"M": counts}, ":overrides": {"S": "[]"}}
     return {
-        MARK_SUCCEEDED: _finish(
-            DayStatus.SUCCEEDED,
-            "Mark D SUCCEEDED (only while this execution holds the claim).",
-            ddb.SUCCEED_UPDATE,
-            # The twin takes no check override (its Judge_ states fail on any failure), so it
-            # records none; the store's JSON text for that is "[]".
-            {":counts": {"M": counts}, ":overrides": {"S": "[]"}},
-            Catch=_catch(),
+        MARK_SUCCEEDED: _transaction_task(
+            "Mark every day of the range SUCCEEDED, in one transaction (only while this "
+            "execution holds the claim).",
+            finish_transaction(DayStatus.SUCCEEDED, ddb.SUCCEED_UPDATE, values),
+            Catch=[_error_output(pipeline.MARK_FAILED.state_name)],
             Next=pipeline.REPORT.state_name,
         )
     }
@@ -753,18 +932,16 @@ def _mark_succeeded(checks_passed: int) -> dict[str, Any]:
 
 def _mark_failed() -> dict[str, Any]:
     """MarkFailed (every step's Catch after the claim) -> RunFailed: a failed day fails the run."""
-    error = {"S.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)"}
+    values = {":error": {"S": "@error@"}}
     return {
-        pipeline.MARK_FAILED.state_name: _finish(
-            DayStatus.FAILED,
-            pipeline.MARK_FAILED.doc,
-            ddb.FAIL_UPDATE,
-            {":error": error},
+        pipeline.MARK_FAILED.state_name: _transaction_task(
+            pipeline.MARK_FAILED.doc + " Every day of the range, in one transaction.",
+            finish_transaction(DayStatus.FAILED, ddb.FAIL_UPDATE, values),
             Next=pipeline.REPORT.state_name,
         ),
         RUN_FAILED: {
             "Type": "Fail",
-            "Comment": "The day is recorded FAILED; the execution fails too.",
+            "Comment": "The range is recorded FAILED; the execution fails too.",
             "ErrorPath": "$.error.Error",
             "CausePath": "$.error.Cause",
         },
@@ -819,7 +996,8 @@ def _report() -> dict[str, Any]:
 def build_definition(
     tolerance: float = 0.0, lease_seconds: int = DEFAULT_LEASE_SECONDS
 ) -> dict[str, Any]:
-    """The ASL definition (JSONPath, one JSONata ``Pass`` state) with ``${...}`` placeholders;
+    """The ASL definition (JSONPath; JSONata where it computes: Prepare, the range check, the
+    transactions, the Lambda event) with ``${...}`` placeholders;
     the default lookback is ``${LookbackDays}`` (the stack's parameter), not a baked number."""
     checks = list_queries("checks")
     states = {

@@ -311,6 +311,8 @@ def _integration_actions(resource: str) -> set[str]:
     action = f"{service}:{api.removesuffix('.sync')[0].upper()}{api.removesuffix('.sync')[1:]}"
     if service == "lambda" and api == "invoke":
         action = "lambda:InvokeFunction"
+    if action == "dynamodb:TransactWriteItems":  # IAM authorises each item's own action
+        return {"dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
     return {action} | (SYNC_EXTRA_ACTIONS.get(action, set()) if sync else set())
 
 
@@ -728,3 +730,31 @@ def test_every_lambda_handler_ships_in_the_zip_it_runs_from(pipeline: dict, buil
         if module.replace(".", "/") + ".py" not in shipped:
             missing.append((name, module, key))
     assert not missing, missing
+
+
+def _store_dynamodb_actions() -> set[str]:
+    """The IAM actions the DynamoDB run-state store's calls need, read from its source: each
+    ``_call("operation"`` and, inside transactions, each item kind (IAM authorises items)."""
+    from wistia_pipeline.state import dynamodb
+
+    source = Path(dynamodb.__file__).read_text()
+    ops = set(re.findall(r'_call\(\s*"([a-z_]+)"', source)) - {"transact_write_items", "query"}
+    actions = {"dynamodb:" + "".join(p.title() for p in op.split("_")) for op in ops}
+    kinds = set(re.findall(r'\{"(Update|Put|ConditionCheck|Delete)":', source))
+    return actions | {f"dynamodb:{k}Item" for k in kinds}
+
+
+def test_mwaa_role_allows_every_run_state_call_of_the_dag(pipeline: dict) -> None:
+    """The DAG's claim of a range is one transaction with ConditionCheck items: the role must
+    allow them (``query`` is the state tool's audit log, an operator's command, not the DAG's)."""
+    needed = _store_dynamodb_actions()
+    assert {"dynamodb:ConditionCheckItem", "dynamodb:UpdateItem"} <= needed
+    role = pipeline["Resources"]["MwaaExecutionRole"]["Properties"]
+    allowed = {
+        action
+        for policy in role["Policies"]
+        for stmt in policy["PolicyDocument"]["Statement"]
+        if stmt["Effect"] == "Allow" and stmt.get("Sid") == "RunState"
+        for action in _as_list(stmt["Action"])
+    }
+    assert needed <= allowed, needed - allowed

@@ -6,8 +6,28 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+# node -e _EVALUATE_JS <jsonata package dir>: reads {"expression": ..., "states": ...} on stdin,
+# prints the result as JSON.
+_EVALUATE_JS = """
+const jsonata = require(process.argv[1]);
+let text = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => { text += chunk; });
+process.stdin.on('end', async () => {
+  const request = JSON.parse(text);
+  try {
+    const result = await jsonata(request.expression).evaluate({}, { states: request.states });
+    process.stdout.write(JSON.stringify(result === undefined ? null : result));
+  } catch (err) {
+    process.stderr.write(JSON.stringify({ code: err.code, message: err.message }));
+    process.exit(1);
+  }
+});
+"""
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / "node_modules"
@@ -38,3 +58,38 @@ def node_modules() -> Path:
 def asl_validator(node_modules: Path) -> Path:
     """node_modules/.bin/asl-validator."""
     return node_modules / ".bin" / "asl-validator"
+
+
+@pytest.fixture(scope="session")
+def evaluate(node_modules: Path):
+    """evaluate(expression, input, start, entered) -> the JSONata result, run by node."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is required to evaluate the JSONata Prepare state")
+
+    def run(expression: str, payload: dict[str, Any], start: str, entered: str) -> Any:
+        states = {
+            "input": payload,
+            "context": {
+                "Execution": {
+                    "Id": "arn:aws:states:us-east-1:123456789012:execution:wistia-daily:exec-1",
+                    "Input": payload,
+                    "Name": "exec-1",
+                    "StartTime": start,
+                },
+                "State": {"EnteredTime": entered, "Name": "Prepare", "RetryCount": 0},
+                "StateMachine": {"Id": "arn:aws:states:::stateMachine:wistia-daily"},
+            },
+        }
+        proc = subprocess.run(
+            [node, "-e", _EVALUATE_JS, str(node_modules / "jsonata")],
+            input=json.dumps({"expression": expression, "states": states}),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    return run

@@ -14,10 +14,7 @@ they compare as times (``CLAIM_CONDITION``: ``lease_expires_at < :now``).
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,31 +23,13 @@ from wistia_pipeline import dates, pipeline, stepfunctions
 from wistia_pipeline.config import DEFAULT_LOOKBACK_DAYS
 from wistia_pipeline.state.base import DEFAULT_LEASE_SECONDS, lease_until, now_ms
 
-# node -e _EVALUATE_JS <jsonata package dir>: reads {"expression": ..., "states": ...} on stdin,
-# prints the result as JSON.
-_EVALUATE_JS = """
-const jsonata = require(process.argv[1]);
-let text = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => { text += chunk; });
-process.stdin.on('end', async () => {
-  const request = JSON.parse(text);
-  try {
-    const result = await jsonata(request.expression).evaluate({}, { states: request.states });
-    process.stdout.write(JSON.stringify(result === undefined ? null : result));
-  } catch (err) {
-    process.stderr.write(JSON.stringify({ code: err.code, message: err.message }));
-    process.exit(1);
-  }
-});
-"""
-
 # Step Functions' context timestamps: ISO-8601 UTC with milliseconds, except that a whole second
 # drops the fraction ("...:06Z", not "...:06.000Z"): Java's Instant.toString.
 ENTERED = "2026-04-21T00:30:07.250Z"
 START = "2026-04-21T00:30:05.123Z"
 ALL_KEYS = {
     "logical_date",
+    "range_start",
     "lookback_days",
     "streams",
     "claimed_at",
@@ -79,41 +58,6 @@ def expression(request: pytest.FixtureRequest) -> str:
         return _prepare_output(stepfunctions.build_definition())
     committed = stepfunctions.output_dir() / stepfunctions.ASL_FILE
     return _prepare_output(json.loads(committed.read_text()))
-
-
-@pytest.fixture(scope="session")
-def evaluate(node_modules: Path):
-    """evaluate(expression, input, start, entered) -> the JSONata result, run by node."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is required to evaluate the JSONata Prepare state")
-
-    def run(expression: str, payload: dict[str, Any], start: str, entered: str) -> Any:
-        states = {
-            "input": payload,
-            "context": {
-                "Execution": {
-                    "Id": "arn:aws:states:us-east-1:123456789012:execution:wistia-daily:exec-1",
-                    "Input": payload,
-                    "Name": "exec-1",
-                    "StartTime": start,
-                },
-                "State": {"EnteredTime": entered, "Name": "Prepare", "RetryCount": 0},
-                "StateMachine": {"Id": "arn:aws:states:::stateMachine:wistia-daily"},
-            },
-        }
-        proc = subprocess.run(
-            [node, "-e", _EVALUATE_JS, str(node_modules / "jsonata")],
-            input=json.dumps({"expression": expression, "states": states}),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)
-
-    return run
 
 
 def _bounds(day: date | str, lookback_days: int) -> dict[str, str]:
@@ -151,6 +95,7 @@ def test_empty_input_gets_every_default(
     out = evaluate(expression, {}, start, entered)
     assert out == {
         "logical_date": day_before.isoformat(),
+        "range_start": day_before.isoformat(),  # the daily run: D1 = D2
         "lookback_days": DEFAULT_LOOKBACK_DAYS,
         "streams": list(pipeline.ALL_STREAMS),
         **_claim(entered),
@@ -187,7 +132,8 @@ def test_partial_input_keeps_what_the_caller_gave(
     kept = {k: v for k, v in given.items() if k in defaults}
     merged = {**defaults, **kept}
     bounds = _bounds(merged["logical_date"], merged["lookback_days"])
-    assert out == {**merged, **_claim(ENTERED), **bounds}
+    daily = {"range_start": merged["logical_date"]}
+    assert out == {**merged, **daily, **_claim(ENTERED), **bounds}
     assert set(out) == ALL_KEYS
 
 
@@ -256,6 +202,26 @@ def test_neighbour_bounds_are_d_minus_and_plus_lookback(
     out = evaluate(expression, {"logical_date": day, "lookback_days": lookback}, START, ENTERED)
     assert (out["overlap_from"], out["overlap_to"]) == expected
     assert out == {**out, **_bounds(day, lookback)}
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "lookback", "expected"),
+    [
+        ("2026-04-18", "2026-04-20", 2, ("2026-04-16", "2026-04-22")),
+        ("2026-02-27", "2026-03-02", 1, ("2026-02-26", "2026-03-03")),  # over a month end
+        ("2026-04-20", "2026-04-20", 2, ("2026-04-18", "2026-04-22")),  # the daily run
+        ("2026-04-01", "2026-04-10", 0, ("2026-04-01", "2026-04-10")),
+    ],
+)
+def test_a_range_keeps_its_start_and_bounds_d1_minus_and_d2_plus_lookback(
+    evaluate, expression: str, first: str, last: str, lookback: int, expected: tuple[str, str]
+) -> None:
+    """A range [D1, D2] (``range_start``, ``logical_date``): the days whose window overlaps the
+    run's [D1 - L, D2] are D1 - L .. D2 + L (pipeline.conflicting_runs with ``first_day``)."""
+    given = {"range_start": first, "logical_date": last, "lookback_days": lookback}
+    out = evaluate(expression, given, START, ENTERED)
+    assert out == {**out, **given}
+    assert (out["overlap_from"], out["overlap_to"]) == expected
 
 
 def test_neighbour_bounds_follow_the_defaulted_day(evaluate, expression: str) -> None:

@@ -45,6 +45,7 @@ def test_twin_follows_the_pipeline_description() -> None:
     assert order == [
         "NeedsPrepare",
         "Prepare",
+        "CheckRange",
         "FindOverlappingRuns",
         "OverlappingRunFound",
         "ClaimDay",
@@ -79,8 +80,10 @@ def test_twin_follows_the_pipeline_description() -> None:
         s["Parameters"]["QueryExecutionContext"]["Database"] == "${AthenaDatabase}_staging"
         for s in runs
     )
-    # Skipping Prepare skips only Prepare: the guard is the one way into the claim.
-    assert states["NeedsPrepare"]["Choices"][0]["Next"] == "FindOverlappingRuns"
+    # Skipping Prepare skips only Prepare: the range check and the guard are the one way into
+    # the claim.
+    assert states["NeedsPrepare"]["Choices"][0]["Next"] == "CheckRange"
+    assert states["CheckRange"]["Default"] == "FindOverlappingRuns"
     into_claim = {
         source
         for source, state in states.items()
@@ -222,6 +225,7 @@ def _execute(sfn, arn: str, name: str, day: date) -> dict:
         input=json.dumps(
             {
                 "logical_date": day.isoformat(),
+                "range_start": day.isoformat(),  # the daily run
                 "lookback_days": LOOKBACK,
                 "streams": list(pipeline.ALL_STREAMS),
                 "claimed_at": CLAIMED_AT,
