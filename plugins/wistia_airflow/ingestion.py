@@ -104,7 +104,11 @@ class AsyncIngestOperator(BaseOperator):
     def execute_complete(
         self, context: Any, event: Any = None, run_id: str = "", invocation_id: str = ""
     ) -> dict[str, Any]:
-        """Resumed from the trigger: conclude from the record (the event carries no data)."""
+        """Resumed from the trigger: conclude from the record. The ids come from the trigger's
+        event (``dag.test()`` resumes with the event only, dropping the defer kwargs)."""
+        if isinstance(event, Mapping):
+            run_id = str(event.get("run_id") or run_id)
+            invocation_id = str(event.get("invocation_id") or invocation_id)
         settings = runtime.settings()
         store = _store(settings)
         outcome = self._conclude(store, run_id, invocation_id)

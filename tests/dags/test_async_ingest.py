@@ -180,3 +180,5 @@ def test_deferred_the_trigger_fires_on_the_outcome_and_the_task_concludes(env, m
     assert event.payload["run_id"] == RUN
     summary = task.execute_complete({}, event.payload, **deferred.value.kwargs)
     assert summary["run_id"] == SAFE_RUN
+    # dag.test() resumes with the event alone (it drops the defer kwargs): same outcome
+    assert task.execute_complete({}, event=event.payload) == summary
