@@ -24,6 +24,7 @@ The helpers (:class:`Stack`, :func:`deploy`, :func:`run_twin_day`, :func:`athena
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -326,6 +327,11 @@ class TwinRun:
     duration_s: float
     error: str | None = None
     cause: str | None = None
+    first_day: date | None = None  # a range run's D1 (None: the day alone)
+
+    @property
+    def days(self) -> int:
+        return (self.day - (self.first_day or self.day)).days + 1
 
     @property
     def ok(self) -> bool:
@@ -334,6 +340,7 @@ class TwinRun:
     def as_dict(self) -> dict[str, Any]:
         out = {
             "twin_day": self.day.isoformat(),
+            "first_day": (self.first_day or self.day).isoformat(),
             "execution": self.execution_arn.rsplit(":", 1)[-1],
             "status": self.status,
             "duration_s": self.duration_s,
@@ -343,14 +350,18 @@ class TwinRun:
         return out
 
 
-def start_twin(stack: Stack, day: date, sfn: Any = None) -> str:
+def start_twin(stack: Stack, day: date, sfn: Any = None, first_day: date | None = None) -> str:
     """Start the twin's execution for data day ``day`` (input ``{"logical_date": D}``, as its
-    schedule's); its ARN. ``sfn``: a Step Functions client (boto3's default session builds
-    clients safely on one thread only)."""
+    schedule's), or for the range ``[first_day, day]`` (``range_start`` added); its ARN.
+    ``sfn``: a Step Functions client (boto3's default session builds clients safely on one
+    thread only)."""
+    execution_input = {"logical_date": day.isoformat()}
+    if first_day is not None and first_day != day:
+        execution_input["range_start"] = first_day.isoformat()
     return (sfn or boto3.client("stepfunctions")).start_execution(
         stateMachineArn=stack.state_machine,
         name=f"{day.isoformat()}-{uuid.uuid4().hex[:8]}",
-        input=json.dumps({"logical_date": day.isoformat()}),
+        input=json.dumps(execution_input),
     )["executionArn"]
 
 
@@ -386,22 +397,34 @@ def wait_twin(
 
 
 def run_twin_day(
-    stack: Stack, day: date, timeout: float = TWIN_TIMEOUT_SECONDS, sfn: Any = None
+    stack: Stack,
+    day: date,
+    timeout: float = TWIN_TIMEOUT_SECONDS,
+    sfn: Any = None,
+    first_day: date | None = None,
 ) -> TwinRun:
-    """One execution of the twin for ``day``, waited for."""
+    """One execution of the twin for ``day`` (or the range ``[first_day, day]``), waited for."""
     sfn = sfn or boto3.client("stepfunctions")
-    return wait_twin(start_twin(stack, day, sfn), day, timeout, sfn=sfn)
+    run = wait_twin(start_twin(stack, day, sfn, first_day), day, timeout, sfn=sfn)
+    return dataclasses.replace(run, first_day=first_day or day)
 
 
 def run_twin_days(
-    stack: Stack, start: date, end: date, sfn: Any, report: Any = None
+    stack: Stack,
+    start: date,
+    end: date,
+    sfn: Any,
+    report: Any = None,
+    max_range_days: int = 1,
 ) -> list[TwinRun]:
-    """The twin for each day of ``start..end`` in order (a day's execution refuses to start
-    while one of an overlapping window runs), stopping at the first that does not succeed;
-    ``report`` gets each outcome."""
+    """The twin over ``start..end`` in order, one execution per range of at most
+    ``max_range_days`` days (an execution refuses to start while one of an overlapping window
+    runs), stopping at the first that does not succeed; ``report`` gets each outcome."""
+    from wistia_pipeline.dates import split_range
+
     runs = []
-    for day in _days(start, end):
-        runs.append(run_twin_day(stack, day, sfn=sfn))
+    for first, last in split_range(start, end, max_range_days):
+        runs.append(run_twin_day(stack, last, sfn=sfn, first_day=first))
         if report is not None:
             report(runs[-1])
         if not runs[-1].ok:
@@ -585,6 +608,7 @@ class Plan:
     state_dir: Path
     log_path: Path
     twin: bool = True
+    max_range_days: int = 1  # > 1: range runs (make backfill), DAG and twin alike
 
 
 def demo_days(today: date | None = None, days: int = DEMO_DAYS) -> tuple[date, date]:
@@ -629,16 +653,19 @@ def run(plan: Plan, server: Server) -> int:
                     plan.end,
                     boto3.client("stepfunctions"),
                     twin_done,
+                    plan.max_range_days,
                 )
                 if plan.twin
                 else None
             )
-            dag = run_dag(dag_stack, plan.start, plan.end, home, log=log, echo="  dag  ")
+            ranges = ("--max-range-days", str(plan.max_range_days))
+            dag = run_dag(dag_stack, plan.start, plan.end, home, *ranges, log=log, echo="  dag  ")
             twin_runs = twin_future.result() if twin_future else []
-        failed = dag.returncode != 0 or len(dag.days) < days
+        failed = dag.returncode != 0 or sum(int(d.get("days", 1)) for d in dag.days) < days
         if failed:
             _say(f"A DAG run failed (exit {dag.returncode}); see {plan.log_path}")
-        if plan.twin and (len(twin_runs) < days or not all(r.ok for r in twin_runs)):
+        twin_days = sum(r.days for r in twin_runs)
+        if plan.twin and (twin_days < days or not all(r.ok for r in twin_runs)):
             failed = True
             _say(f"A twin execution failed; see {plan.log_path}")
         if any(d.get("state") == "success" for d in dag.days):
@@ -670,10 +697,6 @@ def deploy_stacks(plan: Plan, log: IO[str]) -> dict[str, Stack]:
             f"lake {stack.lake_uri}, database {stack.database}"
         )
     return stacks
-
-
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 def _where(plan: Plan, server: Server) -> None:
@@ -763,7 +786,7 @@ def _server(log_path: Path) -> Iterator[Server]:
 def backfill(start: date, end: date, twin: bool = True) -> int:
     """``make backfill TARGET=aws``: ``start..end`` from ``WISTIA_API_URL`` with
     ``WISTIA_API_TOKEN``, through the DAG and the twin on the local AWS."""
-    from wistia_pipeline.config import DEFAULT_API_URL
+    from wistia_pipeline.config import DEFAULT_API_URL, resolve_max_range_days
 
     token = os.environ.get("WISTIA_API_TOKEN", "").strip()
     if not token:
@@ -778,6 +801,7 @@ def backfill(start: date, end: date, twin: bool = True) -> int:
         state_dir,
         state_dir / "logs" / f"backfill-aws-{stamp}.log",
         twin=twin,
+        max_range_days=resolve_max_range_days(),
     )
     with _server(state_dir / "logs" / f"awslocal-{stamp}.log") as server:
         code = run(plan, server)

@@ -4,6 +4,7 @@ tests/e2e/test_aws_emulated.py (and by hand: ``make demo TARGET=aws``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -83,3 +84,42 @@ def test_make_passes_the_target(target: str) -> None:
     else:
         assert "--target" not in dry
         assert re.search(r"scripts/backfill\.py +--start 2026-03-01 --end 2026-03-02", dry)
+
+
+def test_the_twin_backfills_in_ranges_and_stops_at_the_first_failure() -> None:
+    """``make backfill TARGET=aws`` starts one twin execution per range (``range_start`` set
+    when the range has more than one day), in order; the executions themselves run for real in
+    tests/awslocal/test_twin_range.py."""
+    from datetime import UTC, date, datetime
+
+    class Sfn:
+        def __init__(self, fail_from: int) -> None:
+            self.inputs: list[dict] = []
+            self.fail_from = fail_from
+
+        def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict:
+            self.inputs.append(json.loads(input))
+            return {"executionArn": f"arn:exec:{len(self.inputs)}"}
+
+        def describe_execution(self, executionArn: str) -> dict:
+            n = int(executionArn.rsplit(":", 1)[-1])
+            at = datetime(2026, 3, 1, tzinfo=UTC)
+            status = "FAILED" if n >= self.fail_from else "SUCCEEDED"
+            return {"status": status, "startDate": at, "stopDate": at}
+
+    class Stack:
+        state_machine = "arn:sm"
+
+    sfn = Sfn(fail_from=99)
+    runs = awsdemo.run_twin_days(Stack(), date(2026, 3, 1), date(2026, 3, 10), sfn, None, 4)
+    assert sfn.inputs == [
+        {"logical_date": "2026-03-04", "range_start": "2026-03-01"},
+        {"logical_date": "2026-03-08", "range_start": "2026-03-05"},
+        {"logical_date": "2026-03-10", "range_start": "2026-03-09"},
+    ]
+    assert [r.days for r in runs] == [4, 4, 2] and all(r.ok for r in runs)
+    one = awsdemo.run_twin_days(Stack(), date(2026, 3, 1), date(2026, 3, 1), Sfn(99), None, 4)
+    assert [r.as_dict()["first_day"] for r in one] == ["2026-03-01"]
+    failing = Sfn(fail_from=2)
+    runs = awsdemo.run_twin_days(Stack(), date(2026, 3, 1), date(2026, 3, 10), failing, None, 4)
+    assert [r.status for r in runs] == ["SUCCEEDED", "FAILED"] and len(failing.inputs) == 2
