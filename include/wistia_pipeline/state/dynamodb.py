@@ -56,7 +56,7 @@ from wistia_pipeline.state.ingestion import (
     IngestionRecords,
     IngestionRefused,
     IngestionStatus,
-    summary_from_json,
+    record_from_fields,
 )
 
 if TYPE_CHECKING:
@@ -684,27 +684,8 @@ def item_to_ingestion(item: Mapping[str, Any]) -> IngestionRecord:
     """Decode an ingestion item (DynamoDB attribute-value JSON) into an
     :class:`IngestionRecord`; the twin writes the same item."""
     try:
-        f = {name: _deserializer().deserialize(value) for name, value in item.items()}
-
-        def ts(name: str) -> datetime | None:
-            return None if f.get(name) is None else parse_ts(f[name])
-
-        return IngestionRecord(
-            run_id=f["run_id"],
-            status=IngestionStatus(f["status"]),
-            invocation_id=f["invocation_id"],
-            request_key=f["request_key"],
-            attempt=int(f["attempt"]),
-            invoked_at=parse_ts(f["invoked_at"]),
-            lease_expires_at=parse_ts(f["lease_expires_at"]),
-            started_at=ts("started_at"),
-            finished_at=ts("finished_at"),
-            request_id=f.get("request_id"),
-            log_group=f.get("log_group"),
-            summary=summary_from_json(f.get("summary")),
-            error_type=f.get("error_type"),
-            error=f.get("error"),
-        )
+        fields = {name: _deserializer().deserialize(value) for name, value in item.items()}
+        return record_from_fields(fields.get)
     except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
         key = item.get(PARTITION_KEY, {}).get("S", "?")
         raise StateStoreError(f"malformed ingestion item {key}: {exc!r}") from exc

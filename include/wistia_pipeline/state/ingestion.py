@@ -18,13 +18,13 @@ from __future__ import annotations
 import abc
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from wistia_pipeline.dates import format_ts
+from wistia_pipeline.dates import format_ts, parse_ts
 from wistia_pipeline.state.base import (
     Clock,
     StateStoreError,
@@ -115,6 +115,32 @@ def summary_to_json(summary: Mapping[str, Any]) -> str:
     if len(text) > MAX_SUMMARY_CHARS:
         raise ValueError(f"ingestion summary of {len(text)} chars exceeds {MAX_SUMMARY_CHARS}")
     return text
+
+
+def record_from_fields(get: Callable[[str], Any]) -> IngestionRecord:
+    """An :class:`IngestionRecord` from its stored fields (``get(name)``: the value, None when
+    absent), as both stores keep them: timestamps as text, the summary as JSON text."""
+
+    def ts(name: str) -> datetime | None:
+        value = get(name)
+        return None if value is None else parse_ts(value)
+
+    return IngestionRecord(
+        run_id=get("run_id"),
+        status=IngestionStatus(get("status")),
+        invocation_id=get("invocation_id"),
+        request_key=get("request_key"),
+        attempt=int(get("attempt")),
+        invoked_at=parse_ts(get("invoked_at")),
+        lease_expires_at=parse_ts(get("lease_expires_at")),
+        started_at=ts("started_at"),
+        finished_at=ts("finished_at"),
+        request_id=get("request_id"),
+        log_group=get("log_group"),
+        summary=summary_from_json(get("summary")),
+        error_type=get("error_type"),
+        error=get("error"),
+    )
 
 
 def summary_from_json(text: str | None) -> dict[str, Any] | None:

@@ -41,6 +41,7 @@ from wistia_pipeline.state.ingestion import (
     IngestionRefused,
     IngestionStatus,
     may_begin,
+    record_from_fields,
     summary_from_json,
 )
 
@@ -594,28 +595,7 @@ def _fetch_ingestion(conn: sqlite3.Connection, run_id: str) -> IngestionRecord |
     row = conn.execute(
         f"SELECT {_INGESTION_COLUMNS} FROM ingestions WHERE run_id = ?", (run_id,)
     ).fetchone()
-    if row is None:
-        return None
-
-    def ts(name: str) -> datetime | None:
-        return None if row[name] is None else parse_ts(row[name])
-
-    return IngestionRecord(
-        run_id=row["run_id"],
-        status=IngestionStatus(row["status"]),
-        invocation_id=row["invocation_id"],
-        request_key=row["request_key"],
-        attempt=int(row["attempt"]),
-        invoked_at=parse_ts(row["invoked_at"]),
-        lease_expires_at=parse_ts(row["lease_expires_at"]),
-        started_at=ts("started_at"),
-        finished_at=ts("finished_at"),
-        request_id=row["request_id"],
-        log_group=row["log_group"],
-        summary=summary_from_json(row["summary"]),
-        error_type=row["error_type"],
-        error=row["error"],
-    )
+    return None if row is None else record_from_fields(lambda name: row[name])
 
 
 def _ingestion_row(record: IngestionRecord) -> tuple[object, ...]:
