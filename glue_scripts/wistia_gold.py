@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import wistia_pipeline
 from wistia_pipeline.glue_args import WINDOW_ARGS, job_window, resolve_options
+from wistia_pipeline.spark_errors import concise_failure
 from wistia_pipeline.transforms import jobs, lake_io
 
 log = logging.getLogger("wistia_gold")
@@ -32,4 +33,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # A failure ends the job as one line (its root cause and file): the Glue run's
+    # ErrorMessage, and the local runner's error; the full trace stays in the log.
+    with concise_failure():
+        main()

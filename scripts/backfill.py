@@ -40,7 +40,7 @@ import argparse
 import json
 import os
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,15 +133,19 @@ def claim_refused(settings: object, result: local_runner.DayResult) -> str | Non
     """Why the store refused ``result``'s claim (the holder), or None if it was not refused.
 
     The claim fails at once (no retries) when another live run holds the day; the run-state
-    record then names that run, not this one.
+    record then names that run, RUNNING with a lease that was live during this run's attempt.
+    A day another run finished (SUCCEEDED/FAILED) or whose holder's lease had lapsed was not
+    refused: the claim failed for another reason (a preflight, the configuration), a failed run.
     """
     if "claim_day" not in result.failed_tasks:
         return None
-    from wistia_pipeline.state import open_state_store
+    from wistia_pipeline.state import DayStatus, open_state_store
 
+    attempted_at = datetime.now(UTC) - timedelta(seconds=result.duration_s)
     store = open_state_store(settings)  # type: ignore[arg-type]
     for record in store.list_days(result.first_day or result.day, result.day):
-        if record.run_id != result.run_id:
+        live = record.status is DayStatus.RUNNING and record.lease_expires_at > attempted_at
+        if live and record.run_id != result.run_id:
             return (
                 f"data day {record.day} is held by run {record.run_id!r} "
                 f"({record.status.value}, attempt {record.attempt}, lease until "

@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -251,21 +252,43 @@ class BronzePartMismatch(ValueError):
 def verified_text(uri: str, data: bytes, entry: dict[str, Any]) -> bytes:
     """The decompressed NDJSON of part ``uri`` once ``data`` matches its manifest ``entry``.
 
-    Checks the sha256 first (a changed part), then the record count (a manifest that does not
-    describe its own part); either failure raises :class:`BronzePartMismatch` naming the file.
+    Checks the sha256 (a changed part), that the part is whole gzip, and its record count (a
+    manifest that does not describe its own part). Any failure raises
+    :class:`BronzePartMismatch`, one line naming the file and what differs (expected vs
+    actual), e.g. a truncated part: ``bronze part <uri>: truncated: ...``.
     """
     actual = hashlib.sha256(data).hexdigest()
-    if actual != entry["sha256"]:
+    sha_differs = actual != entry["sha256"]
+    try:
+        text = gzip.decompress(data)
+    except (EOFError, OSError, zlib.error) as exc:  # BadGzipFile is an OSError
+        sha = f"; sha256 {actual} != manifest {entry['sha256']}" if sha_differs else ""
         raise BronzePartMismatch(
-            f"bronze part {uri}: sha256 {actual} != manifest {entry['sha256']}"
-        )
-    text = gzip.decompress(data)
+            f"bronze part {uri}: {_unreadable(exc)}; {_sizes(data, entry)}{sha}"
+        ) from exc
     records = sum(1 for line in text.splitlines() if line)
-    if records != entry["records"]:
+    count = f"{records} records != manifest {entry['records']}"
+    if sha_differs:
+        same = records == entry["records"]
+        detail = f"same {records} records" if same else count
         raise BronzePartMismatch(
-            f"bronze part {uri}: {records} records != manifest {entry['records']}"
+            f"bronze part {uri}: sha256 {actual} != manifest {entry['sha256']} ({detail})"
         )
+    if records != entry["records"]:
+        raise BronzePartMismatch(f"bronze part {uri}: {count}")
     return text
+
+
+def _unreadable(exc: BaseException) -> str:
+    """Why gzip could not read a part: cut short, or not gzip at all."""
+    if isinstance(exc, EOFError):  # "Compressed file ended before the end-of-stream marker..."
+        return f"truncated: the gzip stream ends early (EOFError: {exc})"
+    return f"not readable as gzip ({type(exc).__name__}: {exc})"
+
+
+def _sizes(data: bytes, entry: dict[str, Any]) -> str:
+    expected = entry.get("bytes")
+    return f"{len(data)} bytes" + (f", manifest {expected}" if expected is not None else "")
 
 
 def verified_file_uris(storage: Storage, runs: Sequence[BronzeRun]) -> list[str]:

@@ -113,6 +113,12 @@ _PERMANENT_IN_TEXT = re.compile(r"\b(" + "|".join(sorted(PERMANENT_ERRORS)) + r"
 _MAX_CHAIN = 10
 
 
+def permanent_name_in_text(text: str) -> str | None:
+    """The permanent error an error's text names in its first line (its summary), or None."""
+    match = _PERMANENT_IN_TEXT.search(text.partition("\n")[0])
+    return match.group(1) if match else None
+
+
 def permanent_error_name(exc: BaseException) -> str | None:
     """The permanent error behind ``exc`` (its class, a cause, or named in a message), or None.
 
@@ -128,9 +134,9 @@ def permanent_error_name(exc: BaseException) -> str | None:
                 return cls.__name__
         # The first line only: it is the error's summary (a Spark job's last exception line);
         # the rest may be a log tail that mentions errors the job recovered from.
-        match = _PERMANENT_IN_TEXT.search(str(current).partition("\n")[0])
-        if match:
-            return match.group(1)
+        named = permanent_name_in_text(str(current))
+        if named:
+            return named
         # ``raise ... from None`` hides the context on purpose (e.g. a retry's last failure)
         hidden = current.__suppress_context__ and current.__cause__ is None
         current = current.__cause__ or (None if hidden else current.__context__)

@@ -52,8 +52,10 @@ def glue_run_error(task: Any, message: str) -> str | None:
     """The ``ErrorMessage`` of the Glue run a ``GlueJobOperator`` waited for in the task.
 
     Waiting in the task (not deferrable), the provider fails with only ``Exiting Job <run>
-    Run State: FAILED``; the run's own error (the script's exception) is read back here. The
-    deferrable path's error already carries it. ``None`` when not applicable or unreadable.
+    Run State: FAILED``; the run's own error (the script's exception) is read back here, as one
+    line (:func:`wistia_pipeline.spark_errors.summarize`: the root cause and the file, the
+    same line the local runner stores). The deferrable path's error already carries it.
+    ``None`` when not applicable or unreadable.
     """
     match = _GLUE_RUN_EXIT.search(message)
     job_name = getattr(task, "job_name", None)
@@ -67,7 +69,12 @@ def glue_run_error(task: Any, message: str) -> str | None:
     except Exception:  # the original error is what matters; this is a detail
         log.warning("could not read Glue run %s of %s", match.group(1), job_name, exc_info=True)
         return None
-    return run.get("ErrorMessage") or None
+    error = run.get("ErrorMessage")
+    if not error:
+        return None
+    from wistia_pipeline.spark_errors import summarize
+
+    return summarize(error)
 
 
 def failure_message(context: Any) -> dict[str, Any]:

@@ -6,6 +6,9 @@ pass for the run. (End to end through the DAG: ``test_crash_recovery.py``.)"""
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -40,12 +43,29 @@ def landed_run(lake: str, records: int, per_part: int) -> bronze.BronzeRun:
 
 
 def shortened(data: bytes) -> bytes:
+    """Valid gzip with the last line dropped (the same bytes each call: no gzip timestamp)."""
     lines = gzip.decompress(data).splitlines(keepends=True)
-    return gzip.compress(b"".join(lines[:-1]))
+    return gzip.compress(b"".join(lines[:-1]), mtime=0)
 
 
 def truncated(data: bytes) -> bytes:
     return data[: len(data) // 2]
+
+
+def what_differs(corrupt: Callable[[bytes], bytes], original: bytes, entry: dict) -> str:
+    """The message's expected detail: expected (manifest) vs actual, computed here."""
+    bad = corrupt(original)
+    actual = hashlib.sha256(bad).hexdigest()
+    if corrupt is truncated:
+        return (
+            "truncated: the gzip stream ends early (EOFError: Compressed file ended before the "
+            f"end-of-stream marker was reached); {len(bad)} bytes, manifest {entry['bytes']}; "
+            f"sha256 {actual} != manifest {entry['sha256']}"
+        )
+    return (
+        f"sha256 {actual} != manifest {entry['sha256']} "
+        f"({entry['records'] - 1} records != manifest {entry['records']})"
+    )
 
 
 @pytest.mark.parametrize("corrupt", [shortened, truncated], ids=["shortened", "truncated"])
@@ -55,12 +75,38 @@ def test_a_corrupted_part_is_refused_naming_the_file(
 ) -> None:
     run = landed_run(str(tmp_path / "lake"), records=12, per_part=4)
     assert len(run.file_uris) == 3
-    part = Path(run.file_uris[bad_part])
-    part.write_bytes(corrupt(part.read_bytes()))
+    uri, entry = run.parts[bad_part]
+    part = Path(uri)
+    original = part.read_bytes()
+    part.write_bytes(corrupt(original))
     storage = open_storage(str(tmp_path / "lake"))
     with pytest.raises(bronze.BronzePartMismatch) as failure:
         bronze.verified_file_uris(storage, [run])
-    message = str(failure.value)
-    assert message.startswith(f"bronze part {part}: ") and "\n" not in message
-    with pytest.raises(bronze.BronzePartMismatch, match=str(part)):
+    assert str(failure.value) == f"bronze part {part}: {what_differs(corrupt, original, entry)}"
+    with pytest.raises(bronze.BronzePartMismatch, match=re.escape(str(failure.value))):
         list(bronze.read_run_lines(storage, run))
+
+
+def test_a_part_that_is_not_gzip_is_refused_naming_the_file(tmp_path: Path) -> None:
+    run = landed_run(str(tmp_path / "lake"), records=4, per_part=4)
+    (uri, entry), storage = run.parts[0], open_storage(str(tmp_path / "lake"))
+    Path(uri).write_bytes(b"<html>gateway timeout</html>")
+    with pytest.raises(bronze.BronzePartMismatch) as failure:
+        bronze.verified_file_uris(storage, [run])
+    assert str(failure.value).startswith(f"bronze part {uri}: not readable as gzip (BadGzipFile: ")
+    assert f"; 28 bytes, manifest {entry['bytes']}; sha256 " in str(failure.value)
+
+
+def test_a_manifest_that_miscounts_its_part_is_refused_with_both_counts(tmp_path: Path) -> None:
+    """The bytes are the manifest's (same sha256) but the count is not: expected vs actual."""
+    lake = str(tmp_path / "lake")
+    run = landed_run(lake, records=4, per_part=4)
+    manifest_path = Path(run.file_uris[0]).with_name(bronze.MANIFEST_NAME)
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"][0]["records"] = 5
+    manifest_path.write_text(json.dumps(manifest))
+    storage = open_storage(lake)
+    (run,) = bronze.select_complete_runs(storage, lake, "events", [D])
+    with pytest.raises(bronze.BronzePartMismatch) as failure:
+        bronze.verified_file_uris(storage, [run])
+    assert str(failure.value) == f"bronze part {run.file_uris[0]}: 4 records != manifest 5"

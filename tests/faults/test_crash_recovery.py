@@ -7,19 +7,21 @@ state and run in file order, each leaving ``D`` published and correct for the ne
 1. two backfills of ``D`` started at once on a fresh home: one publishes ``D``, the other is
    refused at once (exit 3) naming the holder's pid; no raw SQLAlchemy error;
 2. kill -9 of the runner's process group mid-ingest, mid-silver, mid-gold, mid-checks and
-   between checks and publish: published/ is byte-identical after each, the rerun while the
-   lease lives is refused naming the holder run (asked of the store in-process: a
-   subprocess's start-up alone can outlast a 30 s lease on a loaded machine), the rerun after it lapsed takes the day over,
-   and the final gold equals the gold before the kills;
+   between checks and publish (one test each): published/ is byte-identical after each, the
+   rerun while the lease lives is refused naming the holder run (asked of the store
+   in-process: a subprocess's start-up alone can outlast a 30 s lease on a loaded machine),
+   each rerun after the lease lapsed takes the day over, and the final gold equals the gold
+   before the kills;
 3. a bronze part rewritten as valid gzip with a line dropped, and a truncated part: silver
-   refuses, the stored error names the file, the day is FAILED (not stuck), published is
-   unchanged; with the part restored the day publishes the same gold again;
+   refuses without spending the DAG's retries, the stored error is one line naming the file and
+   what is wrong (its sha256 and record count vs the manifest's; truncated, EOFError), the day
+   is FAILED (not stuck), published is unchanged; with the part restored the day publishes the
+   same gold again;
 4. a wrong token fails the run in under a minute with the DAG's own retries (no --retries).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import re
@@ -32,6 +34,7 @@ from pathlib import Path
 import pytest
 from e2e.conftest import Backfill, BackfillProcess, start_backfill
 
+from faults.test_bronze_parts import shortened, truncated, what_differs
 from wistia_pipeline.config import load_settings
 from wistia_pipeline.errors import is_permanent
 from wistia_pipeline.sql import run_query_local
@@ -58,6 +61,8 @@ class Lab:
     store: RunStateStore
     runs: int = 0
     first_two: list[BackfillProcess] = field(default_factory=list)
+    # published/ (bytes) and the gold rows once D is published: what every later test keeps
+    baseline: tuple[dict[str, str], dict[str, list[tuple]]] | None = None
 
     def start(
         self, *extra: str, kill_at: str | None = None, retries: int | None = 0, **overrides: str
@@ -147,6 +152,7 @@ def test_two_runs_at_once_one_publishes_the_other_is_refused(lab: Lab) -> None:
     assert (record.status, record.run_id) == (DayStatus.SUCCEEDED, winner[0].days[0]["run_id"])
     assert lab.store.get_watermark() == D
     assert published_rows(lab.lake)["fact_media_daily"]  # something real was published
+    lab.baseline = (published_bytes(lab.lake), published_rows(lab.lake))
 
 
 def kill_and_check(lab: Lab, step: str, before: dict[str, str], *extra: str) -> None:
@@ -173,26 +179,41 @@ def refuse_a_second_claim(lab: Lab) -> str:
     return backfill.claim_refused(load_settings(lab.env), result) or ""
 
 
-def test_kill_9_at_each_step_then_the_rerun_takes_the_day_over(lab: Lab) -> None:
-    before = published_bytes(lab.lake)
-    rows = published_rows(lab.lake)
-    kill_and_check(lab, "ingest", before)
-    holder = lab.store.get_day(D).run_id
-    assert f"data day {D} is held by run {holder!r}" in refuse_a_second_claim(lab)
-    assert lab.store.get_day(D).run_id == holder  # the refused claim wrote nothing
-    for step in ("silver", "gold", "checks"):
+# In this order: the killed-at-checks run staged a complete window, so the publish-only
+# rerun reaches the point between checks and publish in seconds instead of a full run's minute.
+KILLS = [
+    ("ingest", ()),
+    ("silver", ()),
+    ("gold", ()),
+    ("checks", ()),
+    ("publish", ("--publish-only",)),
+]
+
+
+@pytest.mark.parametrize(("step", "extra"), KILLS, ids=[step for step, _ in KILLS])
+def test_kill_9_at_a_step_changes_nothing_published_and_the_day_waits(
+    lab: Lab, step: str, extra: tuple[str, ...]
+) -> None:
+    """One kill per test (each a full run on a loaded machine: several would outlast the
+    per-test timeout); each kill's run takes the day over from the previous kill's."""
+    assert lab.baseline, "runs after test_two_runs_at_once_one_publishes_the_other_is_refused"
+    if lab.store.get_day(D).status is DayStatus.RUNNING:  # killed by the previous test
         wait_for_lease_to_lapse(lab.store, D)
-        kill_and_check(lab, step, before)
-    # The killed-at-checks run staged a complete window: a publish-only rerun reaches the
-    # point between checks and publish in seconds instead of a full run's minute.
-    wait_for_lease_to_lapse(lab.store, D)
-    kill_and_check(lab, "publish", before, "--publish-only")
+    kill_and_check(lab, step, lab.baseline[0], *extra)
+    if step == "ingest":
+        holder = lab.store.get_day(D).run_id
+        assert f"data day {D} is held by run {holder!r}" in refuse_a_second_claim(lab)
+        assert lab.store.get_day(D).run_id == holder  # the refused claim wrote nothing
+
+
+def test_after_the_kills_the_rerun_takes_the_day_over_with_the_same_gold(lab: Lab) -> None:
+    assert lab.store.get_day(D).status is DayStatus.RUNNING  # the last kill's, lease lapsing
     wait_for_lease_to_lapse(lab.store, D)
     final = lab.run()
     assert final.returncode == 0, final.output[-8000:]
     record = lab.store.get_day(D)
     assert (record.status, record.run_id) == (DayStatus.SUCCEEDED, final.days[0]["run_id"])
-    assert published_rows(lab.lake) == rows  # the same gold as before the crashes
+    assert published_rows(lab.lake) == lab.baseline[1]  # the same gold as before the crashes
     assert lab.store.get_watermark() == D
 
 
@@ -207,24 +228,14 @@ def a_bronze_part(lake: Path) -> tuple[Path, dict]:
     return manifests[-1].parent / entry["name"], entry
 
 
-def shortened(data: bytes) -> bytes:
-    """The part rewritten as valid gzip with its last line dropped."""
-    lines = gzip.decompress(data).splitlines(keepends=True)
-    return gzip.compress(b"".join(lines[:-1]))
-
-
-def truncated(data: bytes) -> bytes:
-    return data[: len(data) // 2]
-
-
 @pytest.mark.parametrize("corrupt", [shortened, truncated], ids=["shortened", "truncated"])
 def test_corrupt_bronze_fails_silver_naming_the_file(lab: Lab, corrupt) -> None:
-    part, _ = a_bronze_part(lab.lake)
+    part, entry = a_bronze_part(lab.lake)
     original = part.read_bytes()
     before = published_bytes(lab.lake)
     part.write_bytes(corrupt(original))
     try:
-        failed = lab.run()
+        failed = lab.run(retries=None)  # the DAG's own retries: none may be spent on this
     finally:
         part.write_bytes(original)
     assert failed.returncode == 1, failed.output[-4000:]
@@ -232,8 +243,11 @@ def test_corrupt_bronze_fails_silver_naming_the_file(lab: Lab, corrupt) -> None:
     assert "silver" in failed_tasks and "ingest" not in failed_tasks, failed.days[0]
     record = lab.store.get_day(D)
     assert record.status is DayStatus.FAILED  # not stuck RUNNING: the next run may go at once
-    assert record.error.startswith("silver:") and part.name in record.error, record.error
-    assert "BronzePartMismatch" in record.error, record.error
+    # One line: the step, the root cause naming the file and what is wrong with it.
+    assert "\n" not in record.error and record.error.startswith("silver:"), record.error
+    detail = what_differs(corrupt, original, entry)
+    assert f"BronzePartMismatch: bronze part {part}: {detail}" in record.error, record.error
+    assert "failing without retries" in record.error, record.error
     assert published_bytes(lab.lake) == before
 
 

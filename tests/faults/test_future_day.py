@@ -42,6 +42,7 @@ def test_claim_refuses_today_and_writes_nothing(tmp_path, monkeypatch) -> None:
 def test_backfill_of_a_future_day_is_refused_with_exit_3(tmp_path, monkeypatch, capsys) -> None:
     from scripts import backfill
 
+    monkeypatch.setenv("WISTIA_TARGET", "local")  # main() sets it: restored after
     monkeypatch.setenv("WISTIA_STATE_DIR", str(tmp_path))
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     code = backfill.main(["--start", "2026-01-01", "--end", tomorrow])

@@ -79,13 +79,15 @@ def test_a_missing_token_is_a_permanent_config_error(tmp_path) -> None:
 
 
 def test_an_unreachable_api_is_transient_and_names_the_host(tmp_path) -> None:
-    url = f"http://127.0.0.1:{free_port()}/modern"  # nothing listens there
+    host = f"127.0.0.1:{free_port()}"
+    url = f"http://{host}/modern"  # nothing listens there
     started = time.monotonic()
     with pytest.raises(PreflightError) as info:
         preflight(settings_for(tmp_path, url, "t"), D, "r")
     assert time.monotonic() - started < 35  # the preflight's own short budget
     assert not is_permanent(info.value)  # the claim task keeps its retries
-    assert "127.0.0.1" in str(info.value)
+    assert f"ConnectionError reaching {host}: " in str(info.value)  # the host and the cause
+    assert "Connection refused" in str(info.value)
 
 
 def test_a_lake_path_blocked_by_a_file_is_not_writable(sim, tmp_path) -> None:
