@@ -18,7 +18,7 @@ AWS_TARGET_DEPS = $(if $(filter aws,$(TARGET)),.tools/jars/.fetched)
 TARGET_ARG = $(if $(filter aws,$(TARGET)),--target aws)
 
 .PHONY: help env test test-slow test-compat lint fmt demo backfill airflow query report simulator awslocal package deploy \
-	smoke bench-ingest bench-transform bench-parse bench-aws bench-backfill clean
+	smoke bench-ingest bench-visitors bench-transform bench-parse bench-aws bench-backfill clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -99,6 +99,9 @@ smoke: env ## smoke-test a deployed environment: make smoke ENV=dev
 
 bench-ingest: env ## benchmark: ingestion of a large simulated day (prints JSON)
 	$(PY) benchmarks/bench_ingest.py
+
+bench-visitors: env ## benchmark: visitors requests per daily run and silver input at 1x/10x/100x visitor history (prints JSON)
+	$(PY) benchmarks/bench_visitors.py
 
 bench-transform: env ## benchmark: silver+gold on local Spark vs the same work on DuckDB (EVENTS=1000000; prints JSON)
 	$(PY) benchmarks/bench_transform.py --events $(or $(EVENTS),1000000)

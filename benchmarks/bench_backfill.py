@@ -49,9 +49,11 @@ def minimum_requests(dataset: Dataset, first: date, last: date) -> int:
     """The fewest requests the design needs for ``[first, last]`` with lookback L, fetched once."""
     days = events_request_days(last, LOOKBACK, first)
     per_day = [len(dataset.events(d, d)) for d in days]
-    return sum(
-        design_minimum_requests(len(dataset.medias()), len(dataset.visitors()), per_day).values()
+    active = len({row.visitor for row in dataset.events(first - timedelta(days=LOOKBACK), last)})
+    minimum = design_minimum_requests(
+        len(dataset.medias()), len(dataset.visitors()), per_day, active_visitors=active
     )
+    return sum(minimum.values())
 
 
 def run_backfill(

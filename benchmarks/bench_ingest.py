@@ -204,8 +204,9 @@ def plan_run(args: argparse.Namespace) -> Plan:
     day, dataset = pick_day(args)
     events_per_day = {d: len(dataset.events(d, d)) for d in events_request_days(day, 0)}
     visitors = len(dataset.visitors())
+    active = len({row.visitor for row in dataset.events(day, day)})  # lookback 0: [D, D]
     minimum = design_minimum_requests(
-        len(dataset.medias()), visitors, list(events_per_day.values())
+        len(dataset.medias()), visitors, list(events_per_day.values()), active_visitors=active
     )
     return Plan(
         day=day,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -22,7 +22,7 @@ from wistia_pipeline.bronze import PendingManifest, RunContext
 from wistia_pipeline.client import PER_PAGE, CallStats, Page, WistiaClient
 from wistia_pipeline.config import Settings
 from wistia_pipeline.dates import days_between, now_iso, range_window
-from wistia_pipeline.errors import WistiaError, WistiaForbiddenError
+from wistia_pipeline.errors import WistiaError, WistiaForbiddenError, WistiaNotFoundError
 from wistia_pipeline.ratelimit import PRIORITY_CHAIN, PRIORITY_FIRST, PRIORITY_INDEPENDENT
 from wistia_pipeline.storage import Storage, open_storage
 from wistia_pipeline.streams import ALL_STREAMS, DAILY_STREAMS, select
@@ -56,16 +56,35 @@ def list_requests(records: int, overlap: int = 0, per_page: int = PER_PAGE) -> i
     return pages
 
 
+def visitors_requests(visitors: int, active: int | None) -> int:
+    """Requests of the ``visitors`` stream for an account of ``visitors`` listed visitors.
+
+    ``active`` None (the run fetches no events): the listing, ``P(V)``. Otherwise ``active``
+    visitors had events in the window: one ``/stats/visitors/{key}`` lookup each or the
+    listing, whichever is fewer, plus the one probe that tells which (page ``active`` of the
+    listing: it has rows exactly when ``P(V) >= active``); no probe for at most one visitor.
+    """
+    listing = list_requests(visitors)
+    if active is None:
+        return listing
+    return min(active, listing) + (1 if active >= 2 else 0)
+
+
 def design_minimum_requests(
     medias: int,
     visitors: int,
     events_per_request_day: Sequence[int],
     streams: Sequence[str] = ALL_STREAMS,
     analytics_available: bool = True,
+    active_visitors: int | None = None,
 ) -> dict[str, int]:
     """The fewest requests per stream this design needs (docs/ingestion.md), given the
-    catalogue size, the visitor count and the event count of each padded-window day."""
+    catalogue size, the visitor count, the event count of each padded-window day and, when
+    ``events`` and ``visitors`` are both fetched, the distinct visitors of the window's events.
+    """
     wanted = set(streams)
+    if {"events", "visitors"} <= wanted and active_visitors is None:
+        raise ValueError("active_visitors is required when events and visitors are both fetched")
     out = {name: 0 for name in ALL_STREAMS}
     if wanted & {"medias", "media_by_date", "analytics"}:
         out["medias"] = list_requests(medias)
@@ -76,12 +95,13 @@ def design_minimum_requests(
     if "events" in wanted:
         out["events"] = sum(list_requests(n) for n in events_per_request_day)
     if "visitors" in wanted:
-        out["visitors"] = list_requests(visitors)
+        active = active_visitors if "events" in wanted else None
+        out["visitors"] = visitors_requests(visitors, active)
     return out
 
 
-def utc_date_of(timestamp: Any) -> date | None:
-    """UTC date of an ISO-8601 timestamp (``...Z``, with or without milliseconds)."""
+def utc_instant(timestamp: Any) -> datetime | None:
+    """An ISO-8601 timestamp (``...Z``, with or without milliseconds) as an aware UTC time."""
     if not isinstance(timestamp, str):
         return None
     try:
@@ -90,7 +110,30 @@ def utc_date_of(timestamp: Any) -> date | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).date()
+    return parsed.astimezone(UTC)
+
+
+def utc_date_of(timestamp: Any) -> date | None:
+    """UTC date of an ISO-8601 timestamp (``...Z``, with or without milliseconds)."""
+    instant = utc_instant(timestamp)
+    return None if instant is None else instant.date()
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def active_visitor_keys(records: Iterable[Any]) -> list[str]:
+    """The distinct ``visitor_key`` of event records, the most recently active first (by
+    ``received_at``, then key): the visitors a run looks up one by one."""
+    latest: dict[str, datetime] = {}
+    for record in records:
+        key = record.get("visitor_key") if isinstance(record, dict) else None
+        if not isinstance(key, str) or not key:
+            continue
+        at = utc_instant(record.get("received_at")) or _NEVER
+        if at > latest.get(key, _NEVER) or key not in latest:
+            latest[key] = at
+    return sorted(latest, key=lambda k: (latest[k], k), reverse=True)
 
 
 def _bucket_date(value: Any) -> date | None:
@@ -260,8 +303,10 @@ class _Run:
         if not self.cancelled.is_set():
             self._events_page(self.event_days[day], page_no, PRIORITY_INDEPENDENT)
 
-    def fetch_visitors(self) -> None:
+    def fetch_visitors_list(self) -> None:
+        """The whole account-wide listing, capped at ``visitors_max_pages`` pages."""
         out = self.fetched["visitors"]
+        out.extra["mode"] = "list"
         seen: set[str] = set()
         pages = 0
         last_full = False
@@ -277,6 +322,48 @@ class _Run:
                 out.add(self.logical_date, record, page)
         cap = self.visitors_max_pages
         out.extra["truncated"] = bool(cap is not None and pages >= cap and last_full)
+
+    def fetch_active_visitors(self, pool: ThreadPoolExecutor) -> None:
+        """After the events: look up each visitor they name (most recent first, at most
+        ``visitors_max_pages``), or list the account when the listing is fewer requests."""
+        out = self.fetched["visitors"]
+        records = (r[0] for rows in self.fetched["events"].rows.values() for r in rows)
+        keys = active_visitor_keys(records)
+        out.extra["active_visitors"] = len(keys)
+        if len(keys) >= 2 and not self._listing_reaches(len(keys)):
+            self.fetch_visitors_list()
+            return
+        chosen = keys if self.visitors_max_pages is None else keys[: self.visitors_max_pages]
+        out.extra.update(mode="lookup", not_found=0, truncated=len(chosen) < len(keys))
+        for future in [self._submit(pool, self.fetch_visitor, key) for key in chosen]:
+            self._result(future)
+
+    def _listing_reaches(self, page_no: int) -> bool:
+        """Whether page ``page_no`` of ``/stats/visitors`` has rows: the listing then takes at
+        least ``page_no`` requests, no fewer than one lookup per active visitor."""
+        page = self.client.get_list(
+            "/stats/visitors",
+            {"page": page_no, "per_page": PER_PAGE},
+            stats=self.fetched["visitors"].stats,
+            priority=PRIORITY_CHAIN,
+        )
+        return bool(page.body)
+
+    def fetch_visitor(self, key: str) -> None:
+        """``GET /stats/visitors/{key}``; a 404 (a visitor deleted since) is counted, not fatal."""
+        if self.cancelled.is_set():
+            return
+        out = self.fetched["visitors"]
+        path = f"/stats/visitors/{quote(key, safe='')}"
+        try:
+            page = self.client.get(path, stats=out.stats, priority=PRIORITY_INDEPENDENT)
+        except WistiaNotFoundError:
+            with out.lock:
+                out.extra["not_found"] += 1
+            return
+        if not isinstance(page.body, dict) or page.body.get("visitor_key") != key:
+            raise WistiaError(f"{page.path} did not answer that visitor's object", path=page.path)
+        out.add(self.logical_date, page.body, page)
 
     # -- per-media requests ----------------------------------------------------------------
 
@@ -366,8 +453,8 @@ class _Run:
             if "events" in wanted:
                 for day in self.event_days:
                     self._submit(pool, self.fetch_events_chain, day)
-            if "visitors" in wanted:
-                self._submit(pool, self.fetch_visitors)
+            if "visitors" in wanted and "events" not in wanted:
+                self._submit(pool, self.fetch_visitors_list)
             if wanted & {"medias", "media_by_date", "analytics"}:
                 media_ids = self._result(self._submit(pool, self.fetch_medias))
                 probe = None
@@ -387,6 +474,8 @@ class _Run:
                 self._result(future)
             if "events" in wanted:
                 self._merge_events()
+                if "visitors" in wanted:  # the events name the visitors active in the window
+                    self.fetch_active_visitors(pool)
         except BaseException:
             self.cancelled.set()
             pool.shutdown(wait=True, cancel_futures=True)

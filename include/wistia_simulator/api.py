@@ -252,7 +252,7 @@ class WistiaApi:
     def list_visitors(self, query: Query, overlap: int) -> list[dict[str, Any]]:
         # media_id is accepted and deliberately ignored, as by the real API.
         page, per_page = pagination(query)
-        items = self.dataset.visitors()
+        items = self.dataset.visitor_listing()
         kind = first(query, "filter")
         if kind is not None:
             if kind == "has_name":

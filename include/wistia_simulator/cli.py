@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--visitor-count", type=int, default=1500)
     p.add_argument("--late-event-share", type=_share, default=0.0)
     p.add_argument(
+        "--historical-visitors",
+        type=_non_negative,
+        default=0,
+        help="visitors last active before the data range (listed and shown, never in events)",
+    )
+    p.add_argument(
         "--rate-limit", type=_non_negative, default=600, help="requests/minute, 0 = unlimited"
     )
     p.add_argument(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -52,6 +52,9 @@ class DatasetConfig:
     events_per_day: int = 2000
     visitor_count: int = 1500
     late_event_share: float = 0.0
+    # Visitors last active before the data range: listed by /stats/visitors and shown by
+    # /stats/visitors/{key}, never in an event (an account's visitor history; built lazily).
+    historical_visitors: int = 0
 
     def __post_init__(self) -> None:
         start, end = self.start_date, self.end_date
@@ -70,6 +73,8 @@ class DatasetConfig:
             raise ValueError(f"media_count must be >= 1, got {self.media_count}")
         if self.visitor_count < 1:
             raise ValueError(f"visitor_count must be >= 1, got {self.visitor_count}")
+        if self.historical_visitors < 0:
+            raise ValueError(f"historical_visitors must be >= 0, got {self.historical_visitors}")
         if self.events_per_day < 0:
             raise ValueError(f"events_per_day must be >= 0, got {self.events_per_day}")
         if not 0.0 <= self.late_event_share <= 1.0:
@@ -733,9 +738,69 @@ class Dataset:
         stats = self._stats()
         return [self._visitor_record(v, stats) for v in self._visitors if stats.plays[v.index]]
 
+    def visitor_listing(self) -> Sequence[dict[str, Any]]:
+        """What ``/stats/visitors`` lists: :meth:`visitors`, then the historical visitors
+        (rendered when a page asks for them, so a long history costs no memory)."""
+        return _VisitorListing(self.visitors(), self.config.historical_visitors, self._historical)
+
+    def _historical(self, i: int) -> dict[str, Any]:
+        """Historical visitor ``i``: from its own rng, its key ends with ``i`` in hex."""
+        rng = random.Random(f"wistia-sim:{self.config.seed}:historical:{i}")
+        assert self.config.start_date is not None
+        range_start = _midnight(self.config.start_date)
+        uuid = _uuid4(rng)
+        last = range_start - timedelta(seconds=rng.randrange(1, 365 * 86_400))
+        created = last - timedelta(seconds=rng.randrange(0, 365 * 86_400))
+        plays = 1 + rng.randrange(20)
+        return {
+            "visitor_key": f"{self.account_prefix}_{uuid[:-12]}{i:012x}",
+            "created_at": _iso(created),
+            "last_active_at": _iso(last),
+            "last_event_key": f"{self.account_prefix}_{_uuid4(rng)}",
+            "load_count": plays + rng.randrange(4),
+            "play_count": plays,
+            "visitor_identity": _visitor_identity(rng, self.config.visitor_count + i),
+            "user_agent_details": _user_agent(rng),
+        }
+
+    def _historical_by_key(self, visitor_key: str) -> dict[str, Any] | None:
+        try:
+            i = int(visitor_key[-12:], 16)
+        except ValueError:
+            return None
+        if not 0 <= i < self.config.historical_visitors:
+            return None
+        record = self._historical(i)
+        return record if record["visitor_key"] == visitor_key else None
+
     def visitor(self, visitor_key: str) -> dict[str, Any] | None:
         found = self._visitor_by_key.get(visitor_key)
         if found is None:
-            return None
+            return self._historical_by_key(visitor_key)
         stats = self._stats()
         return self._visitor_record(found, stats) if stats.plays[found.index] else None
+
+
+class _VisitorListing(Sequence):
+    """The active visitors followed by ``count`` historical ones rendered on access."""
+
+    def __init__(
+        self, active: list[dict[str, Any]], count: int, render: Callable[[int], dict[str, Any]]
+    ) -> None:
+        self._active = active
+        self._count = count
+        self._render = render
+
+    def __len__(self) -> int:
+        return len(self._active) + self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if index < len(self._active):
+            return self._active[index]
+        return self._render(index - len(self._active))

@@ -49,6 +49,20 @@ def landed(lake: str, stream: str, dts: list[date]) -> dict[date, list[dict]]:
     return {run.dt: list(bronze.read_run_lines(storage, run)) for run in runs}
 
 
+def visitor_requests(listed: int, window_events: list[dict], overlap: int) -> Counter:
+    """The visitors stream's minimum per endpoint: a probe of page K (K = the window's active
+    visitors) when K >= 2, then K lookups when that page has rows, else the whole listing."""
+    active = len({e["visitor_key"] for e in window_events})
+    out: Counter = Counter()
+    if active >= 2:
+        out["GET /stats/visitors"] += 1
+    if active <= 1 or (active - 1) * (100 - overlap) < listed:
+        out["GET /stats/visitors/{visitor_key}"] += active
+    else:
+        out["GET /stats/visitors"] += list_pages(listed, overlap)
+    return +out
+
+
 def expected_minimum(sim, logical_date: date, lookback: int, overlap: int) -> Counter:
     """The design minimum of requests per endpoint template, from the simulator's dataset."""
     medias = sim.admin("GET", "dataset", params={"kind": "medias"})
@@ -58,7 +72,16 @@ def expected_minimum(sim, logical_date: date, lookback: int, overlap: int) -> Co
     minimum["GET /medias"] = list_pages(len(medias), overlap)
     minimum["GET /stats/medias/{id}/by_date"] = len(medias)
     minimum["GET /analytics/medias/{id}/timeseries"] = len(medias)
-    minimum["GET /stats/visitors"] = list_pages(len(visitors), overlap)
+    window_events = sim.admin(
+        "GET",
+        "dataset",
+        params={
+            "kind": "events",
+            "start_date": start.isoformat(),
+            "end_date": logical_date.isoformat(),
+        },
+    )
+    minimum.update(visitor_requests(len(visitors), window_events, overlap))
     for day in days_between(start - timedelta(days=1), logical_date + timedelta(days=1)):
         n = len(
             sim.admin(

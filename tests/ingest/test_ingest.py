@@ -26,6 +26,7 @@ from wistia_pipeline.ingest import (
     ingest_day,
     list_requests,
     utc_date_of,
+    visitors_requests,
 )
 from wistia_pipeline.storage import LocalStorage, open_storage
 
@@ -50,9 +51,18 @@ def test_window_helpers():
     for n in (0, 1, 99, 100, 101, 250, 1000):
         for k in (0, 1, 7):
             assert list_requests(n, k) == list_pages(n, k)
-    assert design_minimum_requests(250, 1000, [0, 100, 99]) == {
-        "medias": 3, "media_by_date": 250, "analytics": 250, "visitors": 11, "events": 4,
+    assert design_minimum_requests(250, 1000, [0, 100, 99], active_visitors=8) == {
+        "medias": 3, "media_by_date": 250, "analytics": 250, "visitors": 9, "events": 4,
     }  # fmt: skip
+    # the listing costs 11 requests: up to 11 active visitors are looked up, plus the probe
+    assert [visitors_requests(1000, k) for k in (None, 0, 1, 2, 10, 11, 12, 5000)] == [
+        11, 0, 1, 3, 11, 12, 12, 12,
+    ]  # fmt: skip
+    assert design_minimum_requests(9, 1000, [], streams=["visitors"]) == {
+        "medias": 0, "media_by_date": 0, "analytics": 0, "visitors": 11, "events": 0,
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="active_visitors is required"):
+        design_minimum_requests(9, 1000, [5])
     assert design_minimum_requests(5, 10, [], streams=["analytics"], analytics_available=False) == {
         "medias": 1, "media_by_date": 0, "analytics": 1, "visitors": 0, "events": 0,
     }  # fmt: skip

@@ -1,4 +1,5 @@
--- silver.visitors_snapshots: /stats/visitors as listed on each run day (dt = logical date).
+-- silver.visitors_snapshots: the visitors each run observed (those its events name, looked up, or
+-- the whole /stats/visitors list on a full refresh), stamped dt = each data day of the run.
 CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.visitors_snapshots (
   visitor_key string,
   created_at timestamp,
