@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from pyspark.sql.types import DataType, StringType, StructType
 
 from wistia_dev import repo_root
 from wistia_pipeline import bronze
@@ -50,6 +51,7 @@ from wistia_pipeline.publishing import (
     silver_uri,
 )
 from wistia_pipeline.storage import open_storage
+from wistia_pipeline.transforms.schemas import EVENT_RECORD, INGEST_SCHEMA
 
 DAY = dt.date(2026, 3, 1)
 RUN_ID = "bench-run"
@@ -310,41 +312,19 @@ def run_spark_jobs(lake: str, driver_memory: str, key: str) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ DuckDB side (same work)
 
-_V = "VARCHAR"
-_EVENT_RECORD = json.dumps(
-    {
-        **dict.fromkeys(
-            [
-                "received_at",
-                "event_key",
-                "visitor_key",
-                "embed_url",
-                "percent_viewed",
-                "ip",
-                "org",
-                "country",
-                "region",
-                "city",
-                "lat",
-                "lon",
-                "email",
-                "media_id",
-                "media_name",
-                "conversion_type",
-            ],
-            _V,
-        ),
-        "thumbnail": {"url": _V},
-        "conversion_data": {"email": _V, "is_new_lead": _V},
-        "user_agent_details": dict.fromkeys(
-            ("browser", "browser_version", "platform", "mobile"), _V
-        ),
-    }
-)
-_ENVELOPE = (
-    '{"_ingest": {"run_id": "VARCHAR", "dt": "VARCHAR", "fetched_at": "VARCHAR", '
-    '"media_id": "VARCHAR"}, "record": "JSON"}'
-)
+
+def _duck_type(spark_type: DataType) -> Any:
+    """A Spark read schema as a ``json_transform`` structure: structs nest, leaves are text."""
+    if isinstance(spark_type, StructType):
+        return {f.name: _duck_type(f.dataType) for f in spark_type.fields}
+    if isinstance(spark_type, StringType):
+        return "VARCHAR"
+    raise TypeError(f"no DuckDB JSON type for {spark_type}")
+
+
+# The silver job's own read schemas (tolerant: every leaf a string), so both sides type alike.
+_EVENT_RECORD = json.dumps(_duck_type(EVENT_RECORD))
+_ENVELOPE = json.dumps({"_ingest": _duck_type(INGEST_SCHEMA), "record": "JSON"})
 
 
 def _duck_macros(con: duckdb.DuckDBPyConnection, key: str) -> None:

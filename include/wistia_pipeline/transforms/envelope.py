@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from .casts import first_reason, to_timestamp_utc
 from .pii import PiiHasher
@@ -14,6 +15,7 @@ from .schemas import ENVELOPE_SCHEMA, RECORD_SCHEMAS, REJECT_COLUMNS
 # Bronze paths end in .../dt=YYYY-MM-DD/<run_id>/part-NNNNN.ndjson.gz
 _PATH_DT = r"/dt=(\d{4}-\d{2}-\d{2})/"
 _PATH_RUN = r"/dt=[^/]+/([^/]+)/[^/]+$"
+_CORRUPT = "_corrupt_record"  # filled by from_json when a line did not parse cleanly
 
 
 def parse_envelopes(lines: DataFrame, stream: str) -> DataFrame:
@@ -26,23 +28,67 @@ def parse_envelopes(lines: DataFrame, stream: str) -> DataFrame:
     ``_bronze_dt`` (date), ``_ingest_media_id``, ``_parse_error`` (null when the line is a
     well-formed envelope around a JSON object), ``_source_file`` and ``_row_id``. The line's
     text goes no further: a reject is found again by its file and line, never copied.
+
+    A line is parsed once, envelope and record together (:func:`typed_envelope_schema`). A
+    line that parse had any trouble with (a record that is not an object, bad JSON: rare) is
+    read again the tolerant way (:func:`_tolerant`), which keeps the record as text to tell
+    those cases apart; what every line gets is what that tolerant reading gives.
     """
     record_schema = RECORD_SCHEMAS[stream]
-    env = F.from_json("value", ENVELOPE_SCHEMA)
-    parsed = lines.select(
-        "source_file", "row_id", env["_ingest"].alias("ingest"), env["record"].alias("record")
-    )
-    record_is_object = F.trim(F.col("record")).startswith("{")
+    options = {"columnNameOfCorruptRecord": _CORRUPT}
+    env = F.from_json("value", typed_envelope_schema(record_schema), options)
+    once = lines.select("source_file", "row_id", "value", env.alias("env"))
+    clean = F.col("env.record").isNotNull() & F.col(f"env.{_CORRUPT}").isNull()
+    again = once.select("source_file", "row_id", "env", clean.alias("_clean"), *_tolerant(clean))
+    record_text = F.col("_record_text")
+    record_is_object = F.trim(record_text).startswith("{")
     parse_error = first_reason(
+        [(record_text.isNull(), "unparseable_line"), (~record_is_object, "record_not_object")]
+    )
+    rec = F.when(F.col("_clean"), F.col("env.record")).when(
+        record_is_object, F.from_json(record_text, record_schema)
+    )
+    ingest = F.when(F.col("_clean"), F.col("env._ingest")).otherwise(F.col("_raw_ingest"))
+    parsed = again.select(
+        "source_file",
+        "row_id",
+        rec.alias("rec"),
+        ingest.alias("ingest"),
+        F.when(~F.col("_clean"), parse_error).alias("_parse_error"),
+    )
+    return _with_provenance(parsed)
+
+
+def typed_envelope_schema(record_schema: StructType) -> StructType:
+    """One bronze line with its record typed by ``record_schema`` (tolerant: string leaves),
+    plus the column Spark fills when the line did not parse cleanly."""
+    return StructType(
         [
-            (F.col("record").isNull(), "unparseable_line"),
-            (~record_is_object, "record_not_object"),
+            ENVELOPE_SCHEMA["_ingest"],
+            StructField("record", record_schema),
+            StructField(_CORRUPT, StringType()),
         ]
     )
+
+
+def _tolerant(clean: Column) -> list[Column]:
+    """``_raw_ingest`` and ``_record_text`` (the record as JSON text) of a line that did not
+    parse cleanly, each read on its own; null for a clean line (never parsed again)."""
+    ingest = F.from_json("value", StructType([ENVELOPE_SCHEMA["_ingest"]]))["_ingest"]
+    record = F.from_json("value", StructType([ENVELOPE_SCHEMA["record"]]))["record"]
+    return [
+        F.when(~clean, ingest).alias("_raw_ingest"),
+        F.when(~clean, record).alias("_record_text"),
+    ]
+
+
+def _with_provenance(parsed: DataFrame) -> DataFrame:
+    """Envelope columns of ``parsed`` (``ingest``), with the run id and dt taken from the
+    bronze path where the envelope lacks them."""
     path_dt = F.regexp_extract("source_file", _PATH_DT, 1)
     path_run = F.regexp_extract("source_file", _PATH_RUN, 1)
     return parsed.select(
-        F.when(record_is_object, F.from_json("record", record_schema)).alias("rec"),
+        "rec",
         F.coalesce(F.col("ingest.run_id"), F.when(path_run != "", path_run)).alias("_run_id"),
         to_timestamp_utc(F.col("ingest.fetched_at")).alias("_fetched_at"),
         F.coalesce(
@@ -50,7 +96,7 @@ def parse_envelopes(lines: DataFrame, stream: str) -> DataFrame:
             F.to_date(F.when(path_dt != "", path_dt), "yyyy-MM-dd"),
         ).alias("_bronze_dt"),
         F.col("ingest.media_id").alias("_ingest_media_id"),
-        parse_error.alias("_parse_error"),
+        "_parse_error",
         F.col("source_file").alias("_source_file"),
         F.col("row_id").alias("_row_id"),
     )

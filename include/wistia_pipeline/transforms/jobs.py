@@ -72,7 +72,9 @@ def _write_rejects(
 def _write_silver(
     spark: SparkSession, stage: Stage, spec: Spec, built: DataFrame, run_days: list[dt.date]
 ) -> None:
-    """Stage the run days of ``spec.table``; rebuild its derived tables from all of it.
+    """Stage the run days of ``spec.table``, then its derived tables: merged into the
+    published one when the table has a ``merge`` (the run's partitions only), else rebuilt
+    from every partition.
 
     What is staged per key is the latest observation over the rows just built and the rows
     the published partition has, so a day re-ingested without a key keeps that key's row.
@@ -81,15 +83,24 @@ def _write_silver(
     existing = lake_io.read_partitions(spark, stage, uri, run_days, published_only=True)
     rows = lake_io.persist(silver.latest_observations(built, existing, spec.keys))
     lake_io.write_window(rows, stage, uri, run_days, spec.sort_by)
-    if not spec.derived:
-        return
-    every = lake_io.read_table(spark, stage, uri, rows.schema)
-    if every is None:
-        raise RuntimeError(f"silver table {spec.table} missing right after staging it")
-    every = lake_io.persist(every)
+    every: DataFrame | None = None
     for table in spec.derived:
         derived_uri = silver_uri(stage.lake_uri, table.table)
-        lake_io.write_whole(table.build(every), stage, derived_uri, table.sort_by)
+        # not staged by this run yet: what it reads is the published table
+        current = lake_io.read_table(spark, stage, derived_uri) if table.merge else None
+        if table.merge is not None and current is not None:
+            later = [d for d in stage.days(uri) if d >= run_days[0]]
+            tail = lake_io.read_partitions(spark, stage, uri, later, published_only=True)
+            out = table.merge(lake_io.persist(current), rows, tail, run_days)
+            log.info("%s: merged the published table with %s", table.table, run_days)
+        else:
+            if every is None:
+                every = lake_io.read_table(spark, stage, uri, rows.schema)
+                if every is None:
+                    raise RuntimeError(f"silver table {spec.table} missing right after staging")
+                every = lake_io.persist(every)
+            out = table.build(every)
+        lake_io.write_whole(out, stage, derived_uri, table.sort_by)
 
 
 def run_silver(

@@ -7,7 +7,7 @@ back to; the stream list itself (and each stream's rejects table) is ``wistia_pi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
@@ -18,15 +18,24 @@ from .pii import PiiHasher
 
 CheckFn = Callable[[DataFrame, dt.date, dt.date], Checked]
 BuildFn = Callable[[DataFrame, PiiHasher], DataFrame]
+# (published table, staged rows of the run days, published partitions from the first run day
+# on or None, run days) -> the table
+MergeFn = Callable[[DataFrame, DataFrame, DataFrame | None, Sequence[dt.date]], DataFrame]
 
 
 @dataclass(frozen=True)
 class Derived:
-    """A whole (not partitioned) silver table rebuilt from every partition of a snapshot table."""
+    """A whole (not partitioned) silver table built from every partition of a snapshot table.
+
+    ``build`` computes it from all partitions. ``merge``, when set, gives the same table from
+    the published one and the run's partitions, without reading every partition; ``build``
+    is then used only while nothing is published yet.
+    """
 
     table: str
     build: Callable[[DataFrame], DataFrame]
     sort_by: tuple[str, ...]
+    merge: MergeFn | None = None
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class Spec:
     rows into ``table`` (partitioned by ``dt``, rows sorted by ``sort_by`` within a file);
     ``keys`` is the table's natural key: per key the latest observation is kept across runs
     and the already published rows (:func:`silver.latest_observations`); ``derived`` tables
-    are rebuilt from all of ``table`` afterwards (snapshot streams).
+    are built from ``table`` afterwards (snapshot streams; see :class:`Derived`).
     """
 
     check: CheckFn
@@ -101,6 +110,13 @@ SILVER: dict[str, Spec] = {
         "visitors_snapshots",
         ("visitor_key",),
         keys=("visitor_key", "dt"),
-        derived=(Derived("visitors", silver.visitors_current, ("visitor_key",)),),
+        derived=(
+            Derived(
+                "visitors",
+                silver.visitors_current,
+                ("visitor_key",),
+                merge=silver.visitors_merged,
+            ),
+        ),
     ),
 }

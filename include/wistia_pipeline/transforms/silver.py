@@ -137,7 +137,8 @@ def _check(
     """Type ``parsed`` by its field table (which has a ``dt``) and attach the reject reason.
 
     ``window`` is ``(start, end, reason)``: rows whose dt falls outside are rejected with it.
-    ``_source_file`` and ``_row_id`` say where a rejected row is in bronze.
+    ``_source_file`` and ``_row_id`` say where a rejected row is in bronze. The raw values
+    kept to tell "absent" from "untypable" are dropped once the reason is known.
     """
     typed = parsed.select(
         "_source_file",
@@ -156,7 +157,8 @@ def _check(
     if window is not None:
         start, end, reason = window
         checks.append((~((F.col("dt") >= F.lit(start)) & (F.col("dt") <= F.lit(end))), reason))
-    return Checked(typed.withColumn("_reject_reason", first_reason(checks)))
+    raw = [f"_{field.name}_raw" for field in fields if field.keeps_raw]
+    return Checked(typed.withColumn("_reject_reason", first_reason(checks)).drop(*raw))
 
 
 def _utc_day(raw: Column) -> Column:
@@ -379,10 +381,44 @@ def visitors_snapshot_silver(valid: DataFrame, hasher: PiiHasher) -> DataFrame:
     return hashed.select(*VISITOR_COLUMNS, "dt")
 
 
+def _visitor_order() -> list[Column]:
+    """Which snapshot row of a visitor is current: latest ``last_active_at``, then ``dt``,
+    then the latest fetch."""
+    return [F.col("last_active_at").desc_nulls_last(), F.col("dt").desc_nulls_last(), *_latest()]
+
+
 def visitors_current(snapshots: DataFrame) -> DataFrame:
     """One row per ``visitor_key`` from all snapshots: latest ``last_active_at`` wins."""
-    return latest_per_key(
-        snapshots,
-        ["visitor_key"],
-        [F.col("last_active_at").desc_nulls_last(), F.col("dt").desc(), *_latest()],
-    ).select(*VISITOR_COLUMNS)
+    return latest_per_key(snapshots, ["visitor_key"], _visitor_order()).select(*VISITOR_COLUMNS)
+
+
+def visitors_merged(
+    current: DataFrame, staged: DataFrame, tail: DataFrame | None, run_days: Sequence[dt.date]
+) -> DataFrame:
+    """:func:`visitors_current` of every snapshot, from the published ``current`` table, the
+    run days' ``staged`` snapshot rows and the published snapshot partitions from the first
+    run day on (``tail``) instead of every snapshot ever taken.
+
+    A current row is the ``visitors_current`` winner of the published snapshots; its snapshot
+    day (not a column of the table) is the latest ``tail`` day holding the same fetch, or an
+    earlier day when none does. A row from a run day is dropped: that partition is replaced by
+    its staged one, which holds the same fetch or a later one of that visitor, and a later
+    fetch's ``last_active_at`` is never earlier (the last time the visitor played). A row
+    from any other day keeps competing with that day. The result equals ``visitors_current``
+    over the published snapshots with the run days replaced by ``staged``; a visitor the run
+    did not fetch keeps its row (absence is not deletion).
+    """
+    fetch = ["visitor_key", "_fetched_at", "_run_id"]
+    if tail is None:
+        origin = current.select("visitor_key", F.lit(None).cast("date").alias("dt")).limit(0)
+    else:
+        same = [current[c].eqNullSafe(tail[c]) for c in fetch]
+        origin = (
+            current.join(tail, same, "inner")
+            .groupBy(current["visitor_key"])
+            .agg(F.max(tail["dt"]).alias("dt"))
+        )
+    located = current.join(origin, "visitor_key", "left")
+    kept = located.where(F.col("dt").isNull() | ~F.col("dt").isin(list(run_days)))
+    rows = kept.select(*VISITOR_COLUMNS, "dt").unionByName(staged.select(*VISITOR_COLUMNS, "dt"))
+    return visitors_current(rows)
