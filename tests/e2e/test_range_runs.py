@@ -36,6 +36,8 @@ def env_for(sim, tmp: Path, name: str) -> dict[str, str]:
     }
 
 
+# Eleven pipeline runs (one range, ten daily): ~11 min alone, longer on a loaded machine.
+@pytest.mark.timeout(2400)
 def test_ten_day_range_run_equals_ten_daily_runs(simulator_factory, airflow_runner, tmp_path):
     sim = simulator_factory(**SIM)
     ranged, daily = env_for(sim, tmp_path, "range"), env_for(sim, tmp_path, "daily")
