@@ -148,7 +148,10 @@ SETTINGS: Mapping[str, Setting] = {
         _int_at_least(1),
     ),
     "visitors_max_pages": Setting(
-        "WISTIA_VISITORS_MAX_PAGES", "0", "cap on /stats/visitors pages or visitor lookups (0: none)", _cap
+        "WISTIA_VISITORS_MAX_PAGES",
+        "0",
+        "cap on /stats/visitors pages or visitor lookups (0: none)",
+        _cap,
     ),
     "secret_id": Setting("WISTIA_SECRET_ID", None, "Secrets Manager id of the token"),
     "pii_secret_id": Setting("WISTIA_PII_SECRET_ID", None, "Secrets Manager id of the PII key"),
