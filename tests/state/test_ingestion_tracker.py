@@ -91,8 +91,11 @@ def test_the_heartbeat_renews_the_lease_and_the_watchdog_records_a_timeout(tmp_p
     # 13 s left: the watchdog fires 10 s before the end, i.e. after ~3 s
     tracker = InvocationTracker(store, RUN, "inv-1", 10, FakeContext(remaining_s=13.5))
     first = tracker.start().lease_expires_at
-    time.sleep(WATCHDOG_MARGIN_S - 6.5)  # ~3.5 s: one heartbeat (every 2.5 s) and the watchdog
-    record = store.get_ingestion(RUN)
+    # ~3.5 s: one heartbeat (every 2.5 s), then the watchdog; wait for its write, not a fixed time
+    deadline = time.monotonic() + WATCHDOG_MARGIN_S
+    while (record := store.get_ingestion(RUN)).status is IngestionStatus.RUNNING:
+        assert time.monotonic() < deadline, "the watchdog never recorded the timeout"
+        time.sleep(0.1)
     assert record.lease_expires_at > first
     assert record.status is IngestionStatus.FAILED and tracker.timed_out
     assert record.error_type == "Sandbox.Timedout"
