@@ -110,3 +110,18 @@ def test_a_manifest_that_miscounts_its_part_is_refused_with_both_counts(tmp_path
     with pytest.raises(bronze.BronzePartMismatch) as failure:
         bronze.verified_file_uris(storage, [run])
     assert str(failure.value) == f"bronze part {run.file_uris[0]}: 4 records != manifest 5"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b"", b"a", b"a\n", b"a\nb", b"\na\n", b"a\n\nb\n", b"a\r\nb\r\n", b"a\rb", b" \n", b"a\n \n"],
+)
+def test_a_part_counts_its_non_empty_lines_however_they_end(text: bytes) -> None:
+    """The record count a manifest must match: lines as ``splitlines`` cuts them, empty ones
+    not counted; the fast path (a count of newlines) and the general one agree."""
+    data = gzip.compress(text, mtime=0)
+    records = sum(1 for line in text.splitlines() if line)
+    entry = {"sha256": hashlib.sha256(data).hexdigest(), "records": records, "bytes": len(data)}
+    assert bronze.verified_text("part", data, entry) == text
+    with pytest.raises(bronze.BronzePartMismatch, match=f"{records} records != manifest"):
+        bronze.verified_text("part", data, {**entry, "records": records + 1})

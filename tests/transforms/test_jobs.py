@@ -31,6 +31,7 @@ from wistia_pipeline.local_spark import GlueScriptError, run_glue_script
 from wistia_pipeline.storage import open_storage
 from wistia_pipeline.streams import ALL_STREAMS
 from wistia_pipeline.transforms.quality import RejectShareExceeded
+from wistia_pipeline.transforms.registry import SILVER
 from wistia_pipeline.transforms.schemas import GOLD_FACT_COLUMNS, SILVER_EVENTS_COLUMNS
 
 D = dt.date(2026, 3, 5)
@@ -233,6 +234,26 @@ def test_rerun_and_overlapping_window_are_idempotent(
     # an overlapping window: 03-04/03-05 recomputed, 03-03 outside it, 03-06 has no bronze
     run_in_process(lake, dt.date(2026, 3, 4), dt.date(2026, 3, 6))
     assert snapshot(lake) == first
+
+
+def test_a_first_run_over_days_fetched_twice_keeps_one_row_per_key(
+    spark, simulator_factory, tmp_path, monkeypatch
+):
+    """Nothing published yet: silver stages what each stream's build gives without a second
+    de-duplication, so every build must already keep one row per key of its table, across two
+    complete runs that fetched the same days."""
+    monkeypatch.setenv("WISTIA_PII_HASH_KEY", KEY)
+    sim = simulator_factory(**SIM)
+    lake = tmp_path / "lake"
+    ingest(sim, lake, D, "run-d5a")
+    ingest(sim, lake, D, "run-d5b")
+
+    run_in_process(lake, *WINDOW)
+    for spec in SILVER.values():
+        rows = table(lake, f"silver/wistia/{spec.table}", order=", ".join(spec.keys))
+        keys = [tuple(row[k] for k in spec.keys) for row in rows]
+        assert keys and len(keys) == len(set(keys)), spec.table
+        assert {row["_run_id"] for row in rows} == {"run-d5b"}, spec.table  # the later fetch
 
 
 def write_events_run(lake: Path, day: dt.date, run_id: str, records: list, completed_at: str):

@@ -61,9 +61,11 @@ def _write_rejects(
     count = RejectCount(table, sum(by_ok.values()), by_ok.get(False, 0))
     uri = rejects_uri(stage.lake_uri, table)
     if count.rejected:
-        lake_io.write_window(
-            checked.rejects(hasher), stage, uri, run_days, ["reason", "source_file", "line"]
-        )
+        # Cached: the write reads the rejects three times (counts, range bounds, files), and
+        # each reading would otherwise scan every checked row twice (filter, line numbers).
+        rejects = lake_io.persist(checked.rejects(hasher))
+        lake_io.write_window(rejects, stage, uri, run_days, ["reason", "source_file", "line"])
+        rejects.unpersist()
     else:
         lake_io.clear_partitions(stage, uri, run_days)
     return count
@@ -81,7 +83,10 @@ def _write_silver(
     """
     uri = silver_uri(stage.lake_uri, spec.table)
     existing = lake_io.read_partitions(spark, stage, uri, run_days, published_only=True)
-    rows = lake_io.persist(silver.latest_observations(built, existing, spec.keys))
+    # Nothing published for these days: ``built`` is already one row per key (each build keeps
+    # the latest per ``spec.keys``), so a second de-duplication would only sort every row again.
+    latest = built if existing is None else silver.latest_observations(built, existing, spec.keys)
+    rows = lake_io.persist(latest)
     lake_io.write_window(rows, stage, uri, run_days, spec.sort_by)
     every: DataFrame | None = None
     for table in spec.derived:
