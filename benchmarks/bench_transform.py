@@ -14,6 +14,8 @@
    silver Parquet tables (events, media_daily_stats, medias, rejects), then, reading that silver
    back as the gold job does, the gold Parquet tables (fact_media_daily, reconciliation).
 4. Checks that both sides wrote the same silver events (every column), rejects and gold fact.
+5. Repeats 2-4 ``--repeat`` times (default 3), alternating the sides, each time on a fresh
+   copy of the same bronze (a first run's work); reports every run and the medians.
 
 Prints one JSON object. A benchmark, not a test.
 """
@@ -29,6 +31,7 @@ import os
 import random
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -569,6 +572,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--visitors", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--driver-memory", default="4g")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each side; medians")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
     parser.add_argument("--keep", action="store_true", help="keep the generated lake")
     parser.add_argument("--duckdb-side", nargs=2, metavar=("LAKE", "OUT"), help=argparse.SUPPRESS)
@@ -582,47 +586,71 @@ def run_duckdb_child(lake: str, out: str, key: str) -> None:
     subprocess.run(cmd, env=env, check=True)
 
 
-def spark_summary(jobs: dict[str, Any], events: int, driver_memory: str) -> dict[str, Any]:
-    silver, gold = jobs["silver"], jobs["gold"]
-    total = silver["wall_s"] + gold["wall_s"]
+def spark_summary(runs: list[dict[str, Any]], events: int, driver_memory: str) -> dict[str, Any]:
+    """The Spark side over ``runs`` (one dict of silver and gold per repetition): the median
+    total and each run's figures."""
+    totals = [round(r["silver"]["wall_s"] + r["gold"]["wall_s"], 2) for r in runs]
+    total = round(statistics.median(totals), 2)
     return {
         "master": "local[*]",
         "cores": os.cpu_count(),
         "driver_memory": driver_memory,
-        "silver": silver,
-        "gold": gold,
-        "total_wall_s": round(total, 2),
+        "silver_wall_s": [r["silver"]["wall_s"] for r in runs],
+        "gold_wall_s": [r["gold"]["wall_s"] for r in runs],
+        "total_wall_s": totals,
+        "median_total_wall_s": total,
         "events_per_s": round(events / total),
-        "peak_rss_mb": max(silver["peak_rss_mb"], gold["peak_rss_mb"]),
+        "peak_rss_mb": max(max(r["silver"]["peak_rss_mb"], r["gold"]["peak_rss_mb"]) for r in runs),
         "includes_jvm_startup": True,
     }
 
 
+def _fresh_lake(workdir: Path, generated: Path, rep: int) -> str:
+    """A lake holding only the generated bronze: each repetition does a first run's work."""
+    lake = workdir / f"lake-{rep}"
+    shutil.copytree(generated / "bronze", lake / "bronze")
+    return str(lake)
+
+
 def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """Generate bronze in ``workdir``, run Spark and DuckDB on it; the benchmark's JSON."""
-    lake, out = str(workdir / "lake"), str(workdir / "duckdb")
+    """Generate bronze in ``workdir``, then ``args.repeat`` times Spark and DuckDB on a fresh
+    copy of it, alternating (so a busy spell hits both sides alike); the benchmark's JSON."""
+    generated = workdir / "generated"
     key = secrets.token_hex(32)  # a random per-run key: none may be hard-coded
     started = time.monotonic()
-    generated = generate_bronze(lake, args.events, args.media, args.visitors, args.seed)
+    info = generate_bronze(str(generated), args.events, args.media, args.visitors, args.seed)
     gen_s = time.monotonic() - started
-    bronze_bytes = sum(p.stat().st_size for p in (workdir / "lake").rglob("*.gz"))
-    jobs = run_spark_jobs(lake, args.driver_memory, key)
-    duck = measured(run_duckdb_child, lake, out, key)
-    compared = compare_outputs(lake, out)
-    spark = spark_summary(jobs, args.events, args.driver_memory)
+    bronze_bytes = sum(p.stat().st_size for p in generated.rglob("*.gz"))
+    spark_runs, duck_runs, compared = [], [], {}
+    for rep in range(args.repeat):
+        lake, out = _fresh_lake(workdir, generated, rep), str(workdir / f"duckdb-{rep}")
+        spark_runs.append(run_spark_jobs(lake, args.driver_memory, key))
+        duck_runs.append(measured(run_duckdb_child, lake, out, key))
+        compared = compare_outputs(lake, out)
+        if not all(t["differing_rows"] == 0 and t["rows"] > 0 for t in compared.values()):
+            break  # no timing of a wrong result
+    spark = spark_summary(spark_runs, args.events, args.driver_memory)
+    duck_s = round(statistics.median(d["wall_s"] for d in duck_runs), 2)
     return {
         "benchmark": "bench-transform",
         "day": DAY.isoformat(),
         "events": args.events,
-        "bronze_event_lines": generated["event_lines"],
-        "bronze_parts": generated["parts"],
+        "bronze_event_lines": info["event_lines"],
+        "bronze_parts": info["parts"],
         "bronze_mb": round(bronze_bytes / 2**20, 1),
         "media": args.media,
         "generate_s": round(gen_s, 1),
-        "load_avg_1m_before_after": [generated["load_before"], round(os.getloadavg()[0], 2)],
+        "repetitions": len(spark_runs),
+        "load_avg_1m_before_after": [info["load_before"], round(os.getloadavg()[0], 2)],
         "spark": spark,
-        "duckdb": {**duck, "events_per_s": round(args.events / duck["wall_s"]), "threads": "all"},
-        "spark_over_duckdb": round(spark["total_wall_s"] / duck["wall_s"], 2),
+        "duckdb": {
+            "wall_s": [d["wall_s"] for d in duck_runs],
+            "median_wall_s": duck_s,
+            "peak_rss_mb": max(d["peak_rss_mb"] for d in duck_runs),
+            "events_per_s": round(args.events / duck_s),
+            "threads": "all",
+        },
+        "spark_over_duckdb": round(spark["median_total_wall_s"] / duck_s, 2),
         "compared": compared,
         "agree": all(t["differing_rows"] == 0 and t["rows"] > 0 for t in compared.values()),
     }
