@@ -195,12 +195,16 @@ SETTINGS: Mapping[str, Setting] = {
 }
 
 
+# The local Spark runner's class-data-sharing archive directory (wistia_pipeline.local_spark).
+SPARK_CDS_DIR_ENV = "WISTIA_SPARK_CDS_DIR"
+
 # Read from the environment only: at DAG parse time, or secrets (never from Airflow Variables).
 ENV_ONLY: Mapping[str, str] = {
     "WISTIA_TARGET": "local or aws (the DAG's graph is chosen at parse time)",
     "WISTIA_START_DATE": "where catchup starts (parse time)",
     "WISTIA_API_TOKEN": "Wistia token (local; WISTIA_SECRET_ID on AWS)",
     "WISTIA_PII_HASH_KEY": "PII HMAC key (local; WISTIA_PII_SECRET_ID on AWS)",
+    SPARK_CDS_DIR_ENV: "local Spark's JVM class archive dir (<XDG cache>/wistia-pipeline; off)",
 }
 # Every WISTIA_* variable the code reads.
 ENV_NAMES: frozenset[str] = frozenset(ENV_ONLY) | {s.env for s in SETTINGS.values()}

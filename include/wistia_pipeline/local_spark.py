@@ -2,18 +2,25 @@
 
 ``spark-submit`` comes from the installed ``pyspark``; the master is ``local[*]``, the session
 time zone UTC and partition overwrite dynamic, as on Glue. With ``extra_py_files`` the given zip
-goes on the Python path the way Glue's ``--extra-py-files`` does.
+goes on the Python path the way Glue's ``--extra-py-files`` does. The driver JVM maps a
+class-data-sharing archive (:func:`class_data_sharing`), a local start-up setting only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from wistia_pipeline.config import SPARK_CDS_DIR_ENV
 from wistia_pipeline.spark_errors import failure_in_output
 
 log = logging.getLogger(__name__)
@@ -39,9 +46,14 @@ def spark_submit_path() -> Path:
 
 
 def spark_submit_command(
-    script: str | Path, job_args: Mapping[str, str], extra_py_files: Path | None = None
+    script: str | Path,
+    job_args: Mapping[str, str],
+    extra_py_files: Path | None = None,
+    java_options: Sequence[str] = (),
 ) -> list[str]:
-    """The ``spark-submit`` argv for ``script`` with Glue-style ``--name value`` arguments."""
+    """The ``spark-submit`` argv for ``script`` with Glue-style ``--name value`` arguments;
+    ``java_options`` are added to the driver JVM's."""
+    driver_options = " ".join(["-Duser.timezone=UTC", LOCAL_JVM_OPTIONS, *java_options])
     cmd = [
         str(spark_submit_path()),
         "--master",
@@ -55,7 +67,7 @@ def spark_submit_command(
         "--conf",
         "spark.ui.enabled=false",
         "--conf",
-        f"spark.driver.extraJavaOptions=-Duser.timezone=UTC {LOCAL_JVM_OPTIONS}",
+        f"spark.driver.extraJavaOptions={driver_options}",
     ]
     if extra_py_files is not None:
         if not Path(extra_py_files).is_file():
@@ -85,16 +97,24 @@ def run_glue_script(
     script = Path(script)
     if not script.is_file():
         raise FileNotFoundError(f"Glue script not found: {script}")
-    cmd = spark_submit_command(script, job_args, extra_py_files)
     run_env = {**os.environ, **(env or {})}
     run_env.setdefault("PYSPARK_PYTHON", sys.executable)
     run_env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     run_env.setdefault("TZ", "UTC")
     log.info("spark-submit %s (args: %s)", script.name, ", ".join(job_args))
-    # spark-submit merges the Python driver's stderr into its stdout; keep one ordered stream.
-    proc = subprocess.run(
-        cmd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
-    )
+    with class_data_sharing(cds_directory(run_env)) as shared:
+        cmd = spark_submit_command(script, job_args, extra_py_files, shared.options)
+        # spark-submit merges the Python driver's stderr into its stdout: one ordered stream.
+        proc = subprocess.run(
+            cmd,
+            env=run_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        if 0 <= proc.returncode < 128:  # not killed by a signal
+            shared.keep()
     lines = proc.stdout.splitlines()
     for line in lines:
         log.info("[%s] %s", script.stem, line)
@@ -112,3 +132,69 @@ def _cause(lines: list[str]) -> str:
         return cause
     last = next((line.strip() for line in reversed(lines) if line.strip()), "")
     return f"no Python traceback in the output; its last line: {last[:500] or '(none)'}"
+
+
+def cds_directory(env: Mapping[str, str]) -> Path | None:
+    """The archive directory: ``WISTIA_SPARK_CDS_DIR``, else ``<XDG_CACHE_HOME or ~/.cache>/
+    wistia-pipeline``; None when the variable is ``off``."""
+    configured = env.get(SPARK_CDS_DIR_ENV, "").strip()
+    if configured.lower() == "off":
+        return None
+    if configured:
+        return Path(configured)
+    cache = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "wistia-pipeline"
+
+
+def cds_archive(directory: Path) -> Path:
+    """The archive for this Spark and this JVM: another build of either gets its own file
+    (HotSpot would refuse a foreign archive anyway, and run without it)."""
+    import pyspark
+
+    java = os.environ.get("JAVA_HOME") or shutil.which("java") or "java"
+    build = f"{pyspark.__version__}|{Path(java).resolve()}|{LOCAL_JVM_OPTIONS}"
+    digest = hashlib.sha256(build.encode()).hexdigest()[:12]
+    return directory / f"spark-{pyspark.__version__}-{digest}.jsa"
+
+
+@dataclass
+class SharedClasses:
+    """JVM options for class-data sharing; :meth:`keep` puts an archive this run dumped in place."""
+
+    options: list[str]
+    archive: Path | None = None
+    dumped: Path | None = None
+
+    def keep(self) -> None:
+        """Call once the JVM exited by itself (not killed mid-dump): the archive it dumped, if
+        any, becomes the archive. A job that failed in Python still loaded Spark's classes."""
+        if self.archive is not None and self.dumped is not None and self.dumped.is_file():
+            os.replace(self.dumped, self.archive)
+            log.info("class-data-sharing archive written: %s", self.archive)
+
+
+@contextmanager
+def class_data_sharing(directory: Path | None) -> Iterator[SharedClasses]:
+    """JVM options that map the class-data-sharing archive, or dump one when there is none.
+
+    A JVM start-up spends seconds loading and verifying the same few thousand Spark classes;
+    an archive of them (JDK dynamic CDS) is mapped instead. The first run dumps it at exit to
+    a file of its own (its thousands of "skipping class" notes silenced), put in place by
+    :meth:`SharedClasses.keep` once the JVM exited by itself, so concurrent runs never see half
+    an archive. HotSpot ignores an archive it cannot use.
+    """
+    if directory is None:
+        yield SharedClasses([])
+        return
+    archive = cds_archive(directory)
+    if archive.is_file():
+        yield SharedClasses([f"-XX:SharedArchiveFile={archive}"])
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    dumped = directory / f".{archive.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        yield SharedClasses(
+            [f"-XX:ArchiveClassesAtExit={dumped}", "-Xlog:cds=off"], archive, dumped
+        )
+    finally:
+        dumped.unlink(missing_ok=True)

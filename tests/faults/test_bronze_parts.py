@@ -125,3 +125,24 @@ def test_a_part_counts_its_non_empty_lines_however_they_end(text: bytes) -> None
     assert bronze.verified_text("part", data, entry) == text
     with pytest.raises(bronze.BronzePartMismatch, match=f"{records} records != manifest"):
         bronze.verified_text("part", data, {**entry, "records": records + 1})
+
+
+def test_silver_refuses_a_corrupted_part_before_spark_reads_any(tmp_path: Path, spark) -> None:
+    """The job verifies parts while Spark plans; a bad part fails it before any Spark job."""
+    from wistia_pipeline.transforms import jobs
+    from wistia_pipeline.transforms.pii import PiiHasher
+
+    lake = str(tmp_path / "lake")
+    run = landed_run(lake, records=12, per_part=4)
+    part = Path(run.file_uris[1])
+    part.write_bytes(shortened(part.read_bytes()))
+    context = spark.sparkContext
+    context.setJobGroup("silver-with-a-bad-part", "no job may run")
+    try:
+        with pytest.raises(bronze.BronzePartMismatch, match=re.escape(f"bronze part {part}: ")):
+            jobs.run_silver(spark, lake, [D], "r2", PiiHasher("k" * 32), 1.0)
+        assert context.statusTracker().getJobIdsForGroup("silver-with-a-bad-part") == []
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+        spark.catalog.clearCache()
+    assert [p for p in (tmp_path / "lake" / "silver").rglob("*") if p.is_file()] == []

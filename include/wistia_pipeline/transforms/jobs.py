@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -35,19 +36,27 @@ def _check_streams(
 
     Every complete run of a day is read, not only the latest: a record an older run captured
     and a later one lacks is still an observation. Every part is verified against its
-    manifest before Spark reads it.
+    manifest before Spark reads it: the check runs in the background while Spark only plans
+    (listing files and building the lazy, cached plans reads no part), and its first failure
+    is raised before any Spark job runs.
     """
     storage = open_storage(lake)
-    out: dict[str, tuple[Checked, list[dt.date]]] = {}
-    for stream, spec in SILVER.items():
+    selected: dict[str, list[bronze.BronzeRun]] = {}
+    for stream in SILVER:
         runs = bronze.select_observed_runs(storage, lake, stream, days)
         log.info("%s: runs %s", stream, [(r.dt.isoformat(), r.run_id) for r in runs])
-        if not runs:
-            continue
-        lines = lake_io.read_bronze_lines(spark, bronze.verified_file_uris(storage, runs))
-        result = spec.check(parse_envelopes(lines, stream), days[0], days[-1])
-        run_days = sorted({r.dt for r in runs})
-        out[stream] = (Checked(lake_io.persist(result.df)), run_days)
+        if runs:
+            selected[stream] = runs
+    every_run = [run for runs in selected.values() for run in runs]
+    out: dict[str, tuple[Checked, list[dt.date]]] = {}
+    with ThreadPoolExecutor(max_workers=1) as background:
+        verified = background.submit(bronze.verified_file_uris, storage, every_run)
+        for stream, runs in selected.items():
+            uris = [uri for run in runs for uri in run.file_uris]
+            lines = lake_io.read_bronze_lines(spark, uris)
+            result = SILVER[stream].check(parse_envelopes(lines, stream), days[0], days[-1])
+            out[stream] = (Checked(lake_io.persist(result.df)), sorted({r.dt for r in runs}))
+        verified.result()  # raises the first part that failed its check
     return out
 
 
