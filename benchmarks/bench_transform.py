@@ -45,7 +45,7 @@ from pyspark.sql.types import DataType, StringType, StructType
 
 from wistia_dev import repo_root
 from wistia_pipeline import bronze
-from wistia_pipeline.local_spark import run_glue_script
+from wistia_pipeline.local_spark import cds_archive, cds_directory, run_glue_script
 from wistia_pipeline.publishing import (
     gold_uri,
     publish,
@@ -622,6 +622,8 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     gen_s = time.monotonic() - started
     bronze_bytes = sum(p.stat().st_size for p in generated.rglob("*.gz"))
     spark_runs, duck_runs, compared = [], [], {}
+    archive_dir = cds_directory(os.environ)
+    archived = archive_dir is not None and cds_archive(archive_dir).is_file()
     for rep in range(args.repeat):
         lake, out = _fresh_lake(workdir, generated, rep), str(workdir / f"duckdb-{rep}")
         spark_runs.append(run_spark_jobs(lake, args.driver_memory, key))
@@ -650,6 +652,10 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "events_per_s": round(args.events / duck_s),
             "threads": "all",
         },
+        # Local runner's JVM class archive: absent before -> the first Spark run dumped it.
+        "spark_class_archive": "off"
+        if archive_dir is None
+        else ("reused" if archived else "dumped by run 1"),
         "spark_over_duckdb": round(spark["median_total_wall_s"] / duck_s, 2),
         "compared": compared,
         "agree": all(t["differing_rows"] == 0 and t["rows"] > 0 for t in compared.values()),

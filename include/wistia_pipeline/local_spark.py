@@ -147,12 +147,14 @@ def cds_directory(env: Mapping[str, str]) -> Path | None:
 
 
 def cds_archive(directory: Path) -> Path:
-    """The archive for this Spark and this JVM: another build of either gets its own file
-    (HotSpot would refuse a foreign archive anyway, and run without it)."""
+    """The archive for this Spark installation and this JVM: another of either (a second
+    virtualenv, another JDK) gets its own file, as HotSpot maps an archive only for the class
+    path and JVM that wrote it (it runs without one otherwise)."""
     import pyspark
 
     java = os.environ.get("JAVA_HOME") or shutil.which("java") or "java"
-    build = f"{pyspark.__version__}|{Path(java).resolve()}|{LOCAL_JVM_OPTIONS}"
+    install = Path(pyspark.__file__).resolve().parent
+    build = f"{pyspark.__version__}|{install}|{Path(java).resolve()}|{LOCAL_JVM_OPTIONS}"
     digest = hashlib.sha256(build.encode()).hexdigest()[:12]
     return directory / f"spark-{pyspark.__version__}-{digest}.jsa"
 

@@ -107,3 +107,19 @@ def test_a_killed_run_leaves_no_archive(tmp_path, monkeypatch, returncode) -> No
     with pytest.raises(GlueScriptError, match="exit code"):
         run_glue_script(script, {}, {SPARK_CDS_DIR_ENV: str(tmp_path / "cds")})
     assert list((tmp_path / "cds").iterdir()) == []
+
+
+def test_each_spark_installation_and_jvm_gets_its_own_archive(tmp_path, monkeypatch) -> None:
+    """HotSpot maps an archive only for the class path and JVM that wrote it: a second
+    virtualenv (test-compat's) or another JDK must not share the file."""
+    import pyspark
+
+    here = cds_archive(tmp_path)
+    assert here.parent == tmp_path and here.name.startswith(f"spark-{pyspark.__version__}-")
+    assert cds_archive(tmp_path) == here  # stable
+    monkeypatch.setattr(pyspark, "__file__", str(tmp_path / "other-venv" / "pyspark" / "x.py"))
+    other_install = cds_archive(tmp_path)
+    monkeypatch.undo()
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "another-jdk"))
+    other_jvm = cds_archive(tmp_path)
+    assert len({here, other_install, other_jvm}) == 3
