@@ -79,6 +79,30 @@ def test_fact_media_daily(spark):
     assert m3["media_name"] == "Only events"
 
 
+def test_fact_name_without_a_catalogue_name_is_the_latest_events(spark):
+    """Where the catalogue has no name (media not listed, or listed without one), the fact
+    takes the name of the day's latest event: by ``received_at``, then ``event_key``."""
+    events, stats, analytics, medias = frames(spark)
+    more = spark.createDataFrame(
+        [
+            ("e10", at(D1, 5), "m6", "Old", "v1", 0.1, T, D1),
+            ("e12", at(D1, 6), "m6", "Tie won", "v1", 0.1, T, D1),
+            ("e11", at(D1, 6), "m6", "Tie lost", "v2", 0.1, T, D1),
+            ("e13", at(D1, 1), "m7", "Seven", "v1", 0.1, T, D1),
+            ("e14", at(D2, 1), "m6", "Next day", "v1", 0.1, T, D2),
+        ],
+        EV,
+    )
+    unnamed = spark.createDataFrame([("m7", None, D2)], MD)
+    fact = gold.fact_media_daily(
+        events.unionByName(more), stats, analytics, medias.unionByName(unnamed)
+    )
+    names = {(r["media_id"], r["dt"]): r["media_name"] for r in fact.collect()}
+    assert names["m6", D1] == "Tie won" and names["m6", D2] == "Next day"
+    assert names["m7", D1] == "Seven"
+    assert names["m1", D1] == "Catalogue one" and names["m2", D1] == "Catalogue two"
+
+
 def test_reconciliation(spark):
     rec = gold.reconciliation(gold.fact_media_daily(*frames(spark)))
     assert tuple(rec.columns) == GOLD_RECONCILIATION_COLUMNS

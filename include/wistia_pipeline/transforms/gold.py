@@ -10,13 +10,28 @@ from .schemas import GOLD_DIM_MEDIA_COLUMNS, GOLD_FACT_COLUMNS, GOLD_RECONCILIAT
 
 
 def _per_event(events: DataFrame) -> DataFrame:
-    """Per (media_id, dt) of silver events: counts, mean percent viewed, latest name."""
+    """Per (media_id, dt) of silver events: counts, mean percent viewed, latest fetch.
+
+    Every aggregation buffer is fixed-width, so Spark hash-aggregates (a ``max_by`` here would
+    make it sort every event; :func:`_event_names` keeps that to the few that need it).
+    """
     return events.groupBy("media_id", "dt").agg(
         F.count(F.lit(1)).alias("events"),
         F.countDistinct("visitor_key").alias("unique_visitors"),
         F.avg("percent_viewed").alias("avg_percent_viewed"),
-        F.max_by("media_name", F.struct("received_at", "event_key")).alias("_event_media_name"),
         F.max("_fetched_at").alias("_events_fetched_at"),
+    )
+
+
+def _event_names(events: DataFrame, catalogue_names: DataFrame) -> DataFrame:
+    """Per (media_id, dt): the name its latest event (``received_at``, then ``event_key``)
+    carried, for the media the catalogue gives no name (the fact's ``media_name`` falls back
+    to it only for those). ``catalogue_names``: ``media_id``, ``_catalogue_name``, one row per
+    media (the catalogue's size, so it is broadcast)."""
+    named = catalogue_names.where(F.col("_catalogue_name").isNotNull()).select("media_id")
+    unnamed = events.join(F.broadcast(named), "media_id", "left_anti")
+    return unnamed.groupBy("media_id", "dt").agg(
+        F.max_by("media_name", F.struct("received_at", "event_key")).alias("_event_media_name")
     )
 
 
@@ -60,9 +75,10 @@ def fact_media_daily(
       (deterministic, so recomputing a window leaves identical data).
     """
     names = medias.select("media_id", F.col("name").alias("_catalogue_name"))
+    per_event = _per_event(events).join(_event_names(events, names), ["media_id", "dt"], "left")
     joined = (
         _day_stats(stats)
-        .join(_per_event(events), ["media_id", "dt"], "full_outer")
+        .join(per_event, ["media_id", "dt"], "full_outer")
         .join(_day_analytics(analytics), ["media_id", "dt"], "left")
         .join(names, "media_id", "left")
     )
