@@ -1,12 +1,15 @@
 """The silver spec table against the stream list, and empty tables from the specs."""
 
 import pytest
+from pyspark.sql.types import StructType
 
 from wistia_pipeline.streams import ALL_STREAMS, BRONZE, SILVER_TABLES
+from wistia_pipeline.transforms import silver
 from wistia_pipeline.transforms.empty import empty_silver
 from wistia_pipeline.transforms.registry import SILVER
 from wistia_pipeline.transforms.schemas import (
     MEDIA_ATTRIBUTE_COLUMNS,
+    RECORD_SCHEMAS,
     SILVER_EVENTS_COLUMNS,
     SILVER_MEDIA_ANALYTICS_COLUMNS,
     SILVER_MEDIA_DAILY_STATS_COLUMNS,
@@ -55,3 +58,35 @@ def test_empty_silver_has_the_table_columns(spark, table):
 def test_empty_silver_of_an_unknown_table(spark):
     with pytest.raises(ValueError, match="no empty schema"):
         empty_silver(spark, "fact_media_daily")
+
+
+FIELD_TABLES = {
+    "events": silver.EVENT_FIELDS,
+    "media_by_date": silver.MEDIA_BY_DATE_FIELDS,
+    "analytics": silver.ANALYTICS_FIELDS,
+    "medias": silver.MEDIA_FIELDS,
+    "visitors": silver.VISITOR_FIELDS,
+}
+
+
+def _leaves(schema: StructType, prefix: str = "") -> set[str]:
+    out: set[str] = set()
+    for field in schema.fields:
+        path = prefix + field.name
+        nested = field.dataType
+        out |= _leaves(nested, path + ".") if isinstance(nested, StructType) else {path}
+    return out
+
+
+@pytest.mark.parametrize("stream", sorted(RECORD_SCHEMAS))
+def test_a_record_schema_parses_exactly_what_its_field_table_reads(stream):
+    """A leaf no field reads costs a value per line for nothing; a field whose path the schema
+    lacks would read null from every record."""
+    assert set(FIELD_TABLES) == set(RECORD_SCHEMAS)
+    read = {
+        source
+        for field in FIELD_TABLES[stream]
+        for source in (field.source if isinstance(field.source, tuple) else (field.source,))
+        if not source.startswith("_")
+    }
+    assert _leaves(RECORD_SCHEMAS[stream]) == read

@@ -21,18 +21,9 @@ def _struct(*fields: StructField | str) -> StructType:
     )
 
 
-INGEST_SCHEMA = _struct(
-    "run_id",
-    "stream",
-    "dt",
-    "logical_date",
-    "window_start",
-    "window_end",
-    "fetched_at",
-    "api_version",
-    "request_path",
-    "media_id",
-)
+# Only what the transforms read: the parser skips every other field of a line without
+# building a value for it (the envelope's window, API version and request path stay in bronze).
+INGEST_SCHEMA = _struct("run_id", "dt", "fetched_at", "media_id")
 
 # One bronze line: the record stays raw JSON text (a StringType field keeps the JSON source of
 # an object), parsed in a second step with the stream's record schema.
@@ -59,11 +50,10 @@ EVENT_RECORD = _struct(
         "email",
         "media_id",
         "media_name",
-        "media_url",
         "conversion_type",
     ),
-    StructField("thumbnail", _struct("url", "width", "height")),
-    StructField("conversion_data", _struct("email", "first_name", "last_name", "is_new_lead")),
+    StructField("thumbnail", _struct("url")),
+    StructField("conversion_data", _struct("email", "is_new_lead")),
     StructField("user_agent_details", _USER_AGENT),
 )
 
@@ -99,7 +89,7 @@ MEDIA_RECORD = _struct(
         "status",
         "section",
     ),
-    StructField("thumbnail", _struct("url", "width", "height")),
+    StructField("thumbnail", _struct("url")),
     StructField("folder", _struct("id", "name", "hashedId")),
 )
 
