@@ -44,9 +44,7 @@ def to_timestamp_utc(raw: Column) -> Column:
     value = F.trim(raw)
     utc = F.translate(value, "0123456789", "").isin(*_UTC_SHAPES)
     zoneless = F.when(utc, value.substr(F.lit(1), F.length(value) - 1)).otherwise(value)
-    return F.when(present(raw), zoneless.cast("timestamp")).otherwise(
-        F.lit(None).cast("timestamp")
-    )
+    return F.when(present(raw), zoneless.cast("timestamp")).otherwise(F.lit(None).cast("timestamp"))
 
 
 def to_date(raw: Column) -> Column:
