@@ -29,8 +29,9 @@ STAMPS = [
 
 
 def test_timestamps_read_as_the_plain_cast_reads_them_in_utc(spark):
-    """Dropping a redundant "Z" changes no value: every stamp, valid or not, types as Spark's
-    own cast (session time zone UTC) types it, blanks to null."""
+    """Every stamp, valid or not, types as Spark's own cast of the trimmed text (session time
+    zone UTC) types it, blanks to null: a ``Z`` or an offset is honoured, a zone-less stamp is
+    UTC, a malformed zone ("+00:00Z") is no time at all."""
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
     df = spark.createDataFrame([(s,) for s in STAMPS], "raw string")
     plain = F.when(F.trim("raw") != "", F.trim("raw").cast("timestamp"))
