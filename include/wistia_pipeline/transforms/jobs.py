@@ -60,15 +60,25 @@ def _check_streams(
     return out
 
 
-def _write_rejects(
-    stage: Stage, stream: str, checked: Checked, run_days: list[dt.date], hasher: PiiHasher
-) -> RejectCount:
-    """Stage the run days' rejects of ``stream`` (empty when none); return its reject count."""
-    table = stream_info(stream).silver_table
+def _count(stream: str, checked: Checked) -> tuple[RejectCount, dict[dt.date, int]]:
+    """The reject count of ``stream`` and its valid rows per ``dt`` (one pass over the rows)."""
     ok = checked.df["_reject_reason"].isNull().alias("ok")
-    by_ok = {r["ok"]: r["count"] for r in checked.df.groupBy(ok).count().collect()}
-    count = RejectCount(table, sum(by_ok.values()), by_ok.get(False, 0))
-    uri = rejects_uri(stage.lake_uri, table)
+    rows = checked.df.groupBy(ok, "dt").count().collect()
+    rejected = sum(r["count"] for r in rows if not r["ok"])
+    count = RejectCount(stream_info(stream).silver_table, sum(r["count"] for r in rows), rejected)
+    return count, {r["dt"]: r["count"] for r in rows if r["ok"]}
+
+
+def _write_rejects(
+    stage: Stage,
+    stream: str,
+    checked: Checked,
+    run_days: list[dt.date],
+    hasher: PiiHasher,
+    count: RejectCount,
+) -> None:
+    """Stage the run days' rejects of ``stream`` (empty when none)."""
+    uri = rejects_uri(stage.lake_uri, stream_info(stream).silver_table)
     if count.rejected:
         # Cached: the write reads the rejects three times (counts, range bounds, files), and
         # each reading would otherwise scan every checked row twice (filter, line numbers).
@@ -77,26 +87,41 @@ def _write_rejects(
         rejects.unpersist()
     else:
         lake_io.clear_partitions(stage, uri, run_days)
-    return count
 
 
 def _write_silver(
-    spark: SparkSession, stage: Stage, spec: Spec, built: DataFrame, run_days: list[dt.date]
+    spark: SparkSession,
+    stage: Stage,
+    spec: Spec,
+    valid: DataFrame,
+    valid_by_day: dict[dt.date, int],
+    run_days: list[dt.date],
+    hasher: PiiHasher,
 ) -> None:
-    """Stage the run days of ``spec.table``, then its derived tables: merged into the
-    published one when the table has a ``merge`` (the run's partitions only), else rebuilt
-    from every partition.
+    """Stage the run days of ``spec.table`` built from the ``valid`` rows (``valid_by_day``
+    of them per dt), then its derived tables: merged into the published one when the table
+    has a ``merge`` (the run's partitions only), else rebuilt from every partition.
 
     What is staged per key is the latest observation over the rows just built and the rows
     the published partition has, so a day re-ingested without a key keeps that key's row.
+    The rows are hash-partitioned by the key once, into tasks of about
+    ``lake_io.ROWS_PER_FILE`` rows: the de-duplication needs exactly that, and each task then
+    writes its files as they are (no count, no range sampling, no second shuffle).
     """
     uri = silver_uri(stage.lake_uri, spec.table)
+    partitions = lake_io.file_partitions(sum(valid_by_day.values()))
+    built = spec.build(valid.repartition(partitions, *spec.keys), hasher)
     existing = lake_io.read_partitions(spark, stage, uri, run_days, published_only=True)
     # Nothing published for these days: ``built`` is already one row per key (each build keeps
     # the latest per ``spec.keys``), so a second de-duplication would only sort every row again.
-    latest = built if existing is None else silver.latest_observations(built, existing, spec.keys)
-    rows = lake_io.persist(latest)
-    lake_io.write_window(rows, stage, uri, run_days, spec.sort_by)
+    if existing is None:
+        latest = built
+    else:
+        latest = silver.latest_observations(built, existing, spec.keys, partitions)
+    # the derived tables read the rows again
+    rows = lake_io.persist(latest) if spec.derived else latest
+    # a published row's dt is a run day: a row staged here has a dt of a valid row or a run day
+    lake_io.write_partitions(rows, stage, uri, valid_by_day, run_days, spec.sort_by)
     every: DataFrame | None = None
     for table in spec.derived:
         derived_uri = silver_uri(stage.lake_uri, table.table)
@@ -135,12 +160,14 @@ def run_silver(
     """
     stage = Stage.begin(open_storage(lake), lake, run_id, days[0], days[-1])
     checked = _check_streams(spark, lake, days)
-    counts = [_write_rejects(stage, s, c, run_days, hasher) for s, (c, run_days) in checked.items()]
-    log.info("reject counts: %s", counts)
-    check_reject_shares(counts, max_share)
+    counts = {stream: _count(stream, result) for stream, (result, _) in checked.items()}
     for stream, (result, run_days) in checked.items():
-        spec = SILVER[stream]
-        _write_silver(spark, stage, spec, spec.build(result.valid, hasher), run_days)
+        _write_rejects(stage, stream, result, run_days, hasher, counts[stream][0])
+    log.info("reject counts: %s", [count for count, _ in counts.values()])
+    check_reject_shares([count for count, _ in counts.values()], max_share)
+    for stream, (result, run_days) in checked.items():
+        valid_by_day = counts[stream][1]
+        _write_silver(spark, stage, SILVER[stream], result.valid, valid_by_day, run_days, hasher)
     stage.finish_step("silver")
     spark.catalog.clearCache()
 

@@ -136,6 +136,11 @@ def read_table(
     return _read_files(spark, table_uri, files, schema)
 
 
+def file_partitions(rows: int) -> int:
+    """How many tasks (and files per ``dt``) write ``rows`` rows: about ``ROWS_PER_FILE`` each."""
+    return max(1, round(rows / ROWS_PER_FILE))
+
+
 def write_window(
     df: DataFrame,
     stage: Stage,
@@ -143,32 +148,51 @@ def write_window(
     authoritative_days: Iterable[dt.date],
     sort_by: Sequence[str] = (),
 ) -> dict[str, int]:
-    """Write ``df``'s ``dt`` partitions as a new version and stage them.
+    """Count ``df``'s rows per ``dt``, then write its partitions as a new version and stage
+    them (:func:`write_partitions`). Returns rows per dt.
 
-    Days in ``authoritative_days`` that ``df`` has no rows for are staged empty. Nothing is
-    overwritten: readers keep seeing the published version until the run is published.
-    The rows are range-partitioned by ``dt`` and ``sort_by`` into about ``ROWS_PER_FILE`` rows
-    a task, so a big day is written by several tasks at once (a file each, rows sorted by
-    ``sort_by`` within it) and a small one stays one file. Returns rows per dt.
+    The rows are range-partitioned by ``dt`` and ``sort_by`` into tasks of about
+    ``ROWS_PER_FILE`` rows, so a big day is written by several tasks at once and a small one
+    stays one file. ``df`` is read three times (counts, range bounds, files): cache it.
     """
     counts = {r["dt"].isoformat(): int(r["count"]) for r in df.groupBy("dt").count().collect()}
-    if counts:
-        files = -(-sum(counts.values()) // ROWS_PER_FILE)
-        out = df.withColumn("v", F.lit(stage.version)).repartitionByRange(files, "dt", *sort_by)
-        # Sorted by the partition columns first, as the writer needs: else it sorts again by
-        # them alone and the rows within a file lose the ``sort_by`` order.
-        out = out.sortWithinPartitions("dt", "v", *sort_by)
-        out.write.mode("append").partitionBy("dt", "v").parquet(table_uri)
-    days = {dt.date.fromisoformat(d) for d in counts} | set(authoritative_days)
-    for day in sorted(days):
-        written = version_dir(table_uri, day, stage.version)
-        stage.stage(
-            table_uri,
-            day,
-            data_files_of(stage.storage, written) if day.isoformat() in counts else [],
-        )
-    log.info("staged %s: %s", table_uri, counts)
+    log.info("%s: rows per dt %s", table_uri, counts)
+    if not counts:
+        clear_partitions(stage, table_uri, authoritative_days)
+        return counts
+    ranged = df.repartitionByRange(file_partitions(sum(counts.values())), "dt", *sort_by)
+    days = {dt.date.fromisoformat(d) for d in counts}
+    write_partitions(ranged, stage, table_uri, days, authoritative_days, sort_by)
     return counts
+
+
+def write_partitions(
+    df: DataFrame,
+    stage: Stage,
+    table_uri: str,
+    days: Iterable[dt.date],
+    authoritative_days: Iterable[dt.date],
+    sort_by: Sequence[str] = (),
+) -> None:
+    """Write ``df``'s ``dt`` partitions as a new version, as ``df`` is partitioned (each task
+    writes a file per ``dt`` it holds, rows sorted by ``sort_by``), and stage them.
+
+    ``days``: every ``dt`` ``df`` may hold (a day it holds no rows for is left as it is);
+    ``authoritative_days`` with no rows are staged empty. Nothing is overwritten: readers keep
+    seeing the published version until the run is published.
+    """
+    # Sorted by the partition columns first, as the writer needs: else it sorts again by them
+    # alone and the rows within a file lose the ``sort_by`` order.
+    out = df.withColumn("v", F.lit(stage.version)).sortWithinPartitions("dt", "v", *sort_by)
+    out.write.mode("append").partitionBy("dt", "v").parquet(table_uri)
+    authoritative = set(authoritative_days)
+    staged: dict[str, int] = {}
+    for day in sorted(set(days) | authoritative):
+        files = data_files_of(stage.storage, version_dir(table_uri, day, stage.version))
+        if files or day in authoritative:
+            stage.stage(table_uri, day, files)
+            staged[day.isoformat()] = len(files)
+    log.info("staged %s: files per dt %s", table_uri, staged)
 
 
 def clear_partitions(stage: Stage, table_uri: str, days: Iterable[dt.date]) -> None:

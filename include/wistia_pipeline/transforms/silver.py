@@ -45,7 +45,7 @@ def _latest() -> list[Column]:
 
 
 def latest_observations(
-    new: DataFrame, existing: DataFrame | None, keys: Sequence[str]
+    new: DataFrame, existing: DataFrame | None, keys: Sequence[str], partitions: int | None = None
 ) -> DataFrame:
     """Per ``keys`` the latest observation among ``new`` rows and ``existing`` silver rows.
 
@@ -56,13 +56,17 @@ def latest_observations(
     with zero counts, is an observation and wins when it is later (``_fetched_at``, then
     ``_run_id``). On a tie (the same bronze row read again) the ``new`` row wins, so a fixed
     transform reaches the day on a rerun. Columns and their order are ``new``'s; applying it
-    twice changes nothing.
+    twice changes nothing. With ``partitions`` the result comes in that many partitions, hashed
+    by ``keys``.
     """
     if existing is None:
-        return latest_per_key(new, keys, _latest())
+        rows = new if partitions is None else new.repartition(partitions, *keys)
+        return latest_per_key(rows, keys, _latest())
     rows = new.withColumn("_existing", F.lit(False)).unionByName(
         existing.withColumn("_existing", F.lit(True)), allowMissingColumns=True
     )
+    if partitions is not None:
+        rows = rows.repartition(partitions, *keys)
     order = [*_latest(), F.col("_existing").asc()]
     return latest_per_key(rows, keys, order).select(*new.columns)
 
