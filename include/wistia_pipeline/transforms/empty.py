@@ -12,6 +12,7 @@ import secrets
 from pyspark.sql import DataFrame, SparkSession
 
 from .envelope import parse_envelopes
+from .frames import local_frame
 from .lake_io import LINES_SCHEMA
 from .pii import PiiHasher
 from .registry import SILVER
@@ -25,7 +26,7 @@ def empty_silver(spark: SparkSession, table: str) -> DataFrame:
     if not streams:
         raise ValueError(f"no empty schema for silver table {table!r}")
     stream, spec = streams[0], SILVER[streams[0]]
-    lines = spark.createDataFrame([], LINES_SCHEMA)
+    lines = local_frame(spark, [], LINES_SCHEMA)
     # A random throwaway key: nothing is hashed (no rows); only the column types matter.
     hasher = PiiHasher(secrets.token_hex(32))
     rows = spec.build(spec.check(parse_envelopes(lines, stream), _DAY, _DAY).valid, hasher)
@@ -33,4 +34,4 @@ def empty_silver(spark: SparkSession, table: str) -> DataFrame:
     schema = (derived[table](rows) if table in derived else rows).schema
     # A plain empty relation of that schema, not the plan that gave it: the gold queries that
     # read it stay small to optimise and compile (the optimiser drops an empty side outright).
-    return spark.createDataFrame([], schema)
+    return local_frame(spark, [], schema)

@@ -17,6 +17,8 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from wistia_pipeline.publishing import Stage, data_files_of, version_dir
 
+from .frames import local_frame
+
 log = logging.getLogger(__name__)
 
 # Session settings of both jobs, on Glue and locally alike.
@@ -42,6 +44,9 @@ LINES_SCHEMA = StructType(
 )
 
 
+_PATHS_SCHEMA = StructType([StructField("_spark_path", StringType())])
+
+
 def spark_session(app_name: str) -> SparkSession:
     """The job's session (Glue's, spark-submit's or a test's) with :data:`JOB_CONF` set."""
     spark = SparkSession.builder.appName(app_name).getOrCreate()
@@ -60,7 +65,7 @@ def read_bronze_lines(spark: SparkSession, file_uris: Sequence[str]) -> DataFram
     slower and held each part in memory several times over.
     """
     if not file_uris:
-        return spark.createDataFrame([], LINES_SCHEMA)
+        return local_frame(spark, [], LINES_SCHEMA)
     unsplittable = [uri for uri in file_uris if not uri.endswith(".gz")]
     if unsplittable:
         raise ValueError(f"bronze parts must be gzip for line numbers: {unsplittable[:3]}")
@@ -71,7 +76,7 @@ def read_bronze_lines(spark: SparkSession, file_uris: Sequence[str]) -> DataFram
         F.monotonically_increasing_id().alias("row_id"),
     )
     # The URI of each part, worked out once per file rather than once per line.
-    paths = spark.createDataFrame([(path,) for path in text.inputFiles()], "_spark_path string")
+    paths = local_frame(spark, [(path,) for path in text.inputFiles()], _PATHS_SCHEMA)
     names = paths.select("_spark_path", _part_uri(F.col("_spark_path")).alias("_uri"))
     named = read.join(F.broadcast(names), "_spark_path", "left")
     uri = F.coalesce(F.col("_uri"), _part_uri(F.col("_spark_path")))  # a path it did not list
@@ -132,7 +137,7 @@ def read_table(
         return None
     files = [f for group in listed for f in (group or [])]
     if not files:
-        return spark.createDataFrame([], schema) if schema is not None else None
+        return local_frame(spark, [], schema) if schema is not None else None
     return _read_files(spark, table_uri, files, schema)
 
 

@@ -18,6 +18,9 @@ import hashlib
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import BinaryType, StructField, StructType
+
+from .frames import local_frame
 
 BLOCK_SIZE = 64  # SHA-256 block size in bytes
 INNER_COL = "_pii_inner_pad"
@@ -52,10 +55,10 @@ class PiiHasher:
 
     def attach(self, df: DataFrame) -> DataFrame:
         """``df`` plus the two padded-key columns :meth:`hmac_hex` reads (drop them after)."""
-        keys = df.sparkSession.createDataFrame(
-            [(bytearray(self._inner), bytearray(self._outer))],
-            f"{INNER_COL} binary, {OUTER_COL} binary",
+        schema = StructType(
+            [StructField(INNER_COL, BinaryType()), StructField(OUTER_COL, BinaryType())]
         )
+        keys = local_frame(df.sparkSession, [(self._inner, self._outer)], schema)
         return df.crossJoin(F.broadcast(keys))
 
     @staticmethod
