@@ -30,6 +30,12 @@ LOCAL_SHUFFLE_PARTITIONS = 8
 # A short batch job in one JVM: the throughput collector spends less CPU than the default G1
 # (measured on bench-transform: about 10% less CPU for silver and gold).
 LOCAL_JVM_OPTIONS = "-XX:+UseParallelGC"
+# Per Glue script, more JVM options of its local runs. Gold aggregates typed, de-duplicated
+# silver in a JVM that lives seconds: the C2 compiler costs it more CPU than C2's code saves,
+# so it runs on C1 alone (bench-transform day: gold 14.6-16.0 s and 21-23 CPU-s instead of
+# 18.4-19.1 s and 33-34 CPU-s). Silver parses a day of JSON long enough for C2 to pay
+# (C1 alone: 83-96 s instead of 49-57 s).
+SCRIPT_JVM_OPTIONS = {"wistia_gold.py": ("-XX:TieredStopAtLevel=1",)}
 
 
 class GlueScriptError(RuntimeError):
@@ -52,8 +58,12 @@ def spark_submit_command(
     java_options: Sequence[str] = (),
 ) -> list[str]:
     """The ``spark-submit`` argv for ``script`` with Glue-style ``--name value`` arguments;
-    ``java_options`` are added to the driver JVM's."""
-    driver_options = " ".join(["-Duser.timezone=UTC", LOCAL_JVM_OPTIONS, *java_options])
+    the script's :data:`SCRIPT_JVM_OPTIONS` and ``java_options`` are added to the driver
+    JVM's."""
+    script_options = SCRIPT_JVM_OPTIONS.get(Path(script).name, ())
+    driver_options = " ".join(
+        ["-Duser.timezone=UTC", LOCAL_JVM_OPTIONS, *script_options, *java_options]
+    )
     cmd = [
         str(spark_submit_path()),
         "--master",

@@ -10,6 +10,7 @@ import pytest
 
 from wistia_pipeline.config import ENV_NAMES, SPARK_CDS_DIR_ENV
 from wistia_pipeline.local_spark import (
+    SCRIPT_JVM_OPTIONS,
     GlueScriptError,
     cds_archive,
     cds_directory,
@@ -78,17 +79,28 @@ def test_the_first_run_dumps_the_archive_and_the_next_jvm_maps_it(tmp_path, monk
     assert archive.stat().st_size > 10 * 2**20  # thousands of Spark classes
     assert list(archive_dir.iterdir()) == [archive]
 
-    log = tmp_path / "classes.log"
-    with class_data_sharing(archive_dir) as shared:
-        assert shared.options == [f"-XX:SharedArchiveFile={archive}"]
-        command = spark_submit_command(
-            script, {}, java_options=[*shared.options, f"-Xlog:class+load=info:file={log}"]
-        )
     monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout[-2000:]
-    assert "rows 10" in done.stdout
-    assert _loaded_from_archive(log) > 1000
+    # the next JVM maps it, also one with a script's own options (gold's C1-only JIT)
+    for options in ((), SCRIPT_JVM_OPTIONS["wistia_gold.py"]):
+        log = tmp_path / "classes.log"
+        with class_data_sharing(archive_dir) as shared:
+            assert shared.options == [f"-XX:SharedArchiveFile={archive}"]
+            java = [*shared.options, *options, f"-Xlog:class+load=info:file={log}"]
+            command = spark_submit_command(script, {}, java_options=java)
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout[-2000:]
+        assert "rows 10" in done.stdout
+        assert _loaded_from_archive(log) > 1000, options
+
+
+def test_gold_runs_on_c1_alone_and_silver_on_tiered_jit() -> None:
+    def driver_options(script: str) -> list[str]:
+        command = spark_submit_command(script, {})
+        java = next(a for a in command if a.startswith("spark.driver.extraJavaOptions="))
+        return java.partition("=")[2].split()
+
+    assert "-XX:TieredStopAtLevel=1" in driver_options("glue_scripts/wistia_gold.py")
+    assert not any("Tiered" in o for o in driver_options("glue_scripts/wistia_silver.py"))
 
 
 @pytest.mark.parametrize("returncode", [-9, 137])
