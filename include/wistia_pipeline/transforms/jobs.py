@@ -160,13 +160,14 @@ def run_silver(
     """
     stage = Stage.begin(open_storage(lake), lake, run_id, days[0], days[-1])
     checked = _check_streams(spark, lake, days)
-    counts = {stream: _count(stream, result) for stream, (result, _) in checked.items()}
+    counted = {stream: _count(stream, result) for stream, (result, _) in checked.items()}
+    rejects = {stream: count for stream, (count, _) in counted.items()}
     for stream, (result, run_days) in checked.items():
-        _write_rejects(stage, stream, result, run_days, hasher, counts[stream][0])
-    log.info("reject counts: %s", [count for count, _ in counts.values()])
-    check_reject_shares([count for count, _ in counts.values()], max_share)
+        _write_rejects(stage, stream, result, run_days, hasher, rejects[stream])
+    log.info("reject counts: %s", list(rejects.values()))
+    check_reject_shares(list(rejects.values()), max_share)
     for stream, (result, run_days) in checked.items():
-        valid_by_day = counts[stream][1]
+        valid_by_day = counted[stream][1]
         _write_silver(spark, stage, SILVER[stream], result.valid, valid_by_day, run_days, hasher)
     stage.finish_step("silver")
     spark.catalog.clearCache()
